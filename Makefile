@@ -97,16 +97,19 @@ asan: deps
 	    FLARE_OPT="-O1 -g" test-run
 
 # libFuzzer targets: build/fuzz/<name>, run for FUZZ_SECONDS each on a corpus seeded from
-# tests/fuzz/corpus/<name>/ (crash inputs kept there are regression tests).
+# tests/fuzz/corpus/<name>/ (crash inputs kept there are regression tests). The library is built
+# by the normal rules (so per-file ISA flags apply) with coverage instrumentation
+# (fuzzer-no-link) and sanitizers into build/fuzz/libflare.a; each target links against it.
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz: deps
-	@mkdir -p build/fuzz
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FLARE_OPT="-O1 -g" \
+	    SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" build/fuzz/libflare.a
 	@for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
 	  echo "== $$n"; \
-	  clang -std=c11 -D_GNU_SOURCE -Iinclude -I. -ffp-contract=off $(FUZZ_FLAGS) -DFLARE_VERSION='"$(FLARE_VERSION)"' \
-	    -o build/fuzz/$$n $$f $(LIB_SRC) $(LDLIBS) || exit 1; \
+	  clang -std=c11 -D_GNU_SOURCE -Iinclude -I. -ffp-contract=off -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) \
+	    -DFLARE_VERSION='"$(FLARE_VERSION)"' -o build/fuzz/$$n $$f build/fuzz/libflare.a $(LDLIBS) || exit 1; \
 	  mkdir -p build/fuzz/$$n.corpus; \
 	  seeds=tests/fuzz/corpus/$$n; \
 	  ./build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -8,8 +8,10 @@
  *   relative to the data section and a multiple of the alignment.
  * string = u64 length + bytes (no NUL); array = u32 element type + u64 count + elements.
  *
- * Every count, length, type and offset is checked against the file before use; an error names
- * the file, the byte offset or the tensor/key, and what was expected (flare_last_error()). */
+ * Every count, length, type and offset is checked against the file before use (docs/gguf.md
+ * lists the rules); an error names the file, the byte offset, the key or tensor, and what was
+ * expected: "m.gguf: offset 24: key #0: key length 18446744073709551615 exceeds the 120 bytes
+ * left" (flare_last_error()). Arrays of arrays nest at most 8 deep. Little-endian files only. */
 #ifndef FLARE_GGUF_H
 #define FLARE_GGUF_H
 
@@ -41,6 +43,9 @@ enum gguf_type {
 
 /* "uint32", "string", ... ("?" when out of range). */
 const char *gguf_type_name(uint32_t type);
+
+/* Bytes of one value of a fixed-size type; 0 for STRING, ARRAY and ids out of range. */
+size_t gguf_type_size(uint32_t type);
 
 /* A string inside the mapped file (or the writer's memory): not NUL-terminated. */
 typedef struct {
@@ -120,10 +125,16 @@ int gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
 /* An array whose elements have type `elem_type` (GGUF_TYPE_COUNT: any). */
 int gguf_get_arr(const gguf_file *f, const char *key, uint32_t elem_type, const gguf_value **out);
 
-/* Element i of a fixed-size numeric array as u64/i64/f64 (converted). */
+/* Element i of a fixed-size numeric (or bool) array as u64/i64/f64, converted as C converts
+ * (floats to integers saturate, NaN gives 0). 0 when i is out of range or arr is not an array
+ * of fixed-size elements. */
 uint64_t gguf_arr_u64(const gguf_value *arr, uint64_t i);
 int64_t gguf_arr_i64(const gguf_value *arr, uint64_t i);
 double gguf_arr_f64(const gguf_value *arr, uint64_t i);
+
+/* Element i of an array of strings (a view into the file); {0, ""} when out of range or arr is
+ * not an array of strings. */
+gguf_str gguf_arr_str(const gguf_value *arr, uint64_t i);
 
 /* True when s equals the NUL-terminated string z. */
 bool gguf_str_eq(gguf_str s, const char *z);

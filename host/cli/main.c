@@ -13,6 +13,9 @@ typedef struct {
 static const command commands[] = {
     {"mkmodel", cmd_mkmodel, "write a llama GGUF with seeded random weights"},
     {"info", cmd_info, "print a GGUF file's metadata, tensors and derived figures"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text (the model's tokenizer)"},
+    {"run", cmd_run, "generate text with the CPU reference engine"},
+    {"bench", cmd_bench, "prompt and generation throughput of the CPU engine (llama-bench style)"},
 };
 
 static void usage(FILE *out)

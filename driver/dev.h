@@ -1,0 +1,120 @@
+/* driver/dev.h: the device API: open a target by URI, allocate device buffers, copy data, launch
+ * the kernels of flare/kernels.h and wait for them with a bound.
+ *
+ * A device is {ops; ctx}: a table of function pointers (fl_dev_ops, one file per backend:
+ * driver/dev_csim.c, later dev_sim.c, dev_xrt.c, dev_opencl.c, dev_cuda.c) over a backend
+ * context. Callers use the fl_dev_* functions below, which check arguments (buffer bounds, one
+ * launch at a time), count bytes and runs, keep the device's last error, and then call the
+ * backend. URIs:
+ *   csim                      the hls/ kernels run in-process (golden model)
+ *   sim[:trace=FILE]          the Verilator model through the XRT-subset library    (later)
+ *   xrt:N[:xclbin=FILE]       an Alveo card through XRT (dlopen'ed)                 (later)
+ *   opencl[:P:D]              OpenCL platform P, device D                           (later)
+ *   cuda[:N]                  the CUDA reference engine as a device                 (later)
+ * Every function returns 0 or a negative FLARE_E* code with a message (flare/error.h), also
+ * kept per device in fl_dev_last_error(). */
+#ifndef FLARE_DRIVER_DEV_H
+#define FLARE_DRIVER_DEV_H
+
+#include <stdint.h>
+
+#include "flare/kernels.h"
+
+#define FL_DEV_MAX_BANKS 32u           /* memory banks (U280: 32 HBM pseudo-channels) */
+#define FL_DEV_ALIGN 4096u             /* buffer alignment in device address space */
+#define FL_DEV_MAX_ALLOC (1ull << 38)  /* largest single buffer (256 GiB) */
+
+/* A device buffer. Kernel arguments take device addresses: addr + byte offset. */
+typedef struct {
+    uint64_t addr;       /* device address of byte 0 (FL_DEV_ALIGN-aligned) */
+    uint64_t size_bytes; /* usable bytes */
+    uint32_t bank;       /* memory bank it lives in (HBM pseudo-channel / DDR bank) */
+    uint32_t id;         /* backend handle (0 = none) */
+} fl_dev_buf;
+
+typedef struct {
+    uint64_t runs[FL_KERNEL_COUNT]; /* launches completed, per kernel */
+    uint64_t errors;                /* launches that returned a non-zero kernel status */
+    uint64_t write_bytes;           /* host -> device copies */
+    uint64_t read_bytes;            /* device -> host copies */
+    uint64_t kernel_read_bytes;     /* bytes the kernels read from device memory */
+    uint64_t kernel_write_bytes;    /* bytes the kernels wrote to device memory */
+    uint64_t cycles;                /* kernel clock cycles; 0 where unknown (csim) */
+    uint64_t alloc_bytes;           /* bytes currently allocated */
+    uint64_t alloc_peak_bytes;
+} fl_dev_stats;
+
+typedef struct fl_dev fl_dev;
+
+/* ---- backend interface: what a backend file implements ----
+ * The fl_dev_* wrappers have already checked the arguments the comments name; a backend checks
+ * what only it knows (a buffer handle is its own, an address lies in one of its buffers). */
+typedef struct {
+    const char *scheme; /* URI scheme, e.g. "csim" */
+    /* params: the URI after "scheme:" ("" when none). Sets d->ctx. */
+    int (*open)(fl_dev *d, const char *params);
+    void (*close)(fl_dev *d);
+    /* bytes in 1..FL_DEV_MAX_ALLOC, bank < FL_DEV_MAX_BANKS (checked) */
+    int (*alloc)(fl_dev *d, uint64_t bytes, uint32_t bank, fl_dev_buf *out);
+    int (*free)(fl_dev *d, const fl_dev_buf *b);
+    /* [off, off + bytes) inside b (checked against b->size_bytes) */
+    int (*write)(fl_dev *d, const fl_dev_buf *b, uint64_t off, const void *src, uint64_t bytes);
+    int (*read)(fl_dev *d, const fl_dev_buf *b, uint64_t off, void *dst, uint64_t bytes);
+    /* kernel id valid, no launch outstanding (checked) */
+    int (*launch)(fl_dev *d, const fl_kernel_call *c);
+    /* a launch outstanding (checked); *kstatus = the kernel's FL_KST_* status */
+    int (*wait)(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus);
+    /* optional (NULL: none): refresh backend counters (cycles) in d->stats */
+    int (*stats)(fl_dev *d);
+} fl_dev_ops;
+
+struct fl_dev {
+    const fl_dev_ops *ops;
+    void *ctx;               /* backend state */
+    char uri[256];
+    fl_dev_stats stats;      /* kept by the wrappers and the backend */
+    uint32_t pending;        /* 1 while a launch waits for fl_dev_wait */
+    uint32_t pending_kernel; /* its kernel id */
+    char last_error[512];
+};
+
+/* Backends built into this library. */
+extern const fl_dev_ops fl_dev_csim_ops;
+
+/* ---- API ---- */
+int fl_dev_open(const char *uri, fl_dev **out);
+void fl_dev_close(fl_dev *d);
+
+int fl_dev_alloc(fl_dev *d, uint64_t bytes, uint32_t bank, fl_dev_buf *out);
+int fl_dev_free(fl_dev *d, fl_dev_buf *b); /* zeroes *b */
+
+/* Copy bytes to / from [off, off + bytes) of a buffer; out of bounds is FLARE_ERANGE. */
+int fl_dev_write(fl_dev *d, const fl_dev_buf *b, uint64_t off, const void *src, uint64_t bytes);
+int fl_dev_read(fl_dev *d, const fl_dev_buf *b, uint64_t off, void *dst, uint64_t bytes);
+
+/* Start a kernel; at most one launch is outstanding. Every argument address the call uses
+ * (by its flags) must lie, with the bytes the kernel touches, inside one buffer. */
+int fl_dev_launch(fl_dev *d, const fl_kernel_call *c);
+/* Wait up to timeout_ms for the outstanding launch. kstatus (may be NULL) receives the kernel's
+ * status; a non-zero status returns FLARE_EDEVICE naming it, a timeout FLARE_ETIMEDOUT. */
+int fl_dev_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus);
+/* launch + wait */
+int fl_dev_run(fl_dev *d, const fl_kernel_call *c, uint32_t timeout_ms, uint32_t *kstatus);
+
+int fl_dev_get_stats(fl_dev *d, fl_dev_stats *out);
+const char *fl_dev_last_error(const fl_dev *d);
+
+/* ---- helpers shared by backends ---- */
+/* The device memory a call touches, by its flags and shapes: up to 6 regions. Returns the
+ * count, or -1 when the shape arguments are out of range (the kernel then returns an error
+ * status without touching memory, so no region needs to exist). */
+typedef struct {
+    const char *name; /* argument name */
+    uint64_t addr;
+    uint64_t bytes;
+    int write;        /* the kernel writes it */
+    uint32_t align;   /* required address alignment */
+} fl_dev_region;
+int fl_kernel_regions(const fl_kernel_call *c, fl_dev_region r[6]);
+
+#endif

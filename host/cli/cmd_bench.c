@@ -1,0 +1,336 @@
+/* host/cli/cmd_bench.c: `flare bench`: llama-bench-like throughput of the CPU engine.
+ *
+ * For each thread count: pp<P> = P prompt tokens in one eval from an empty context, tg<N> = N
+ * tokens one at a time from an empty context (as llama-bench does), each repeated -r times
+ * after a warm-up; mean +- standard deviation of tok/s. The decode figure is also given as
+ * memory traffic: bytes streamed per token (every weight matrix once) x tg tok/s, next to this
+ * machine's read bandwidth measured here (all threads reading a 512 MiB buffer). */
+#include "host/cli/cli.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flare/error.h"
+#include "flare/ggml.h"
+#include "host/model.h"
+#include "ref/engine_cpu.h"
+#include "ref/threadpool.h"
+
+#define MAX_THREADS_LIST 16
+#define MAX_REPS 100
+
+typedef struct {
+    const char *model;
+    uint64_t n_prompt, n_gen, reps;
+    uint32_t threads[MAX_THREADS_LIST];
+    int n_threads_list, json, scalar;
+    uint32_t kv_type;
+} bench_opts;
+
+static void bench_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: flare bench -m MODEL.gguf [options]\n"
+            "\n"
+            "Prompt (pp) and generation (tg) throughput of the CPU engine, llama-bench style,\n"
+            "plus the memory bandwidth decode reaches against this machine's measured bandwidth.\n"
+            "\n"
+            "  -m, --model FILE     llama GGUF\n"
+            "  -p N                 prompt tokens (default 128; 0 = skip)\n"
+            "  -n N                 generated tokens (default 64; 0 = skip)\n"
+            "  -t LIST              thread counts, comma separated (default 1,2)\n"
+            "  -r N                 repetitions (default 5)\n"
+            "  --kv f16|f32         KV cache type (default f16)\n"
+            "  --scalar             scalar reference kernels only\n"
+            "  --json               one JSON object per line per test instead of the table\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->n_prompt = 128, o->n_gen = 64, o->reps = 5, o->kv_type = FL_TYPE_F16;
+    o->threads[0] = 1, o->threads[1] = 2, o->n_threads_list = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            bench_usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+        } else if (!strcmp(a, "--scalar")) {
+            o->scalar = 1;
+        } else if (!(v = cli_value(argc, argv, &i))) {
+            return -1;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            o->model = v;
+        } else if (!strcmp(a, "-p")) {
+            if (cli_u64(a, v, 0, 65536, &o->n_prompt))
+                return -1;
+        } else if (!strcmp(a, "-n")) {
+            if (cli_u64(a, v, 0, 65536, &o->n_gen))
+                return -1;
+        } else if (!strcmp(a, "-r")) {
+            if (cli_u64(a, v, 1, MAX_REPS, &o->reps))
+                return -1;
+        } else if (!strcmp(a, "--kv")) {
+            if (!strcmp(v, "f16") || !strcmp(v, "f32"))
+                o->kv_type = v[1] == '1' ? FL_TYPE_F16 : FL_TYPE_F32;
+            else
+                return cli_fail("--kv: expected f16 or f32, got '%s'", v), -1;
+        } else if (!strcmp(a, "-t")) {
+            o->n_threads_list = 0;
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", v);
+            for (char *s = strtok(buf, ","); s; s = strtok(NULL, ",")) {
+                uint64_t t;
+                if (o->n_threads_list == MAX_THREADS_LIST)
+                    return cli_fail("-t: at most %d thread counts", MAX_THREADS_LIST), -1;
+                if (cli_u64("-t", s, 1, 256, &t))
+                    return -1;
+                o->threads[o->n_threads_list++] = (uint32_t)t;
+            }
+            if (!o->n_threads_list)
+                return cli_fail("-t: expected a list like 1,2, got '%s'", v), -1;
+        } else {
+            return cli_fail("bench: unknown option '%s' (try 'flare bench --help')", a), -1;
+        }
+    }
+    if (!o->model)
+        return cli_fail("bench: -m MODEL.gguf is required"), -1;
+    if (!o->n_prompt && !o->n_gen)
+        return cli_fail("bench: -p and -n are both 0: nothing to measure"), -1;
+    return 0;
+}
+
+/* ---- memory bandwidth ----------------------------------------------------------------------- */
+
+typedef struct {
+    const uint64_t *buf;
+    size_t n;     /* uint64 words */
+    int nth;      /* slices (one per thread) */
+    uint64_t sink[64 * 8];
+} bw_job;
+
+static void bw_task(void *arg, int ith, int worker)
+{
+    bw_job *j = arg;
+    int nth = j->nth;
+    (void)worker;
+    size_t a = j->n * (size_t)ith / (size_t)nth, b = j->n * (size_t)(ith + 1) / (size_t)nth;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = a; i + 4 <= b; i += 4) {
+        s0 += j->buf[i], s1 += j->buf[i + 1], s2 += j->buf[i + 2], s3 += j->buf[i + 3];
+    }
+    j->sink[ith * 8] = s0 ^ s1 ^ s2 ^ s3; /* one cache line per thread */
+}
+
+static void bw_fill(void *arg, int ith, int worker)
+{
+    bw_job *j = arg;
+    int nth = j->nth;
+    (void)worker;
+    size_t a = j->n * (size_t)ith / (size_t)nth, b = j->n * (size_t)(ith + 1) / (size_t)nth;
+    memset((uint64_t *)j->buf + a, ith + 1, (b - a) * sizeof(uint64_t));
+}
+
+/* Best of 5 reads of a 512 MiB buffer by n_threads, in GB/s (1e9 bytes); 0 when no memory. */
+static double measure_bandwidth(uint32_t n_threads)
+{
+    bw_job j = {0};
+    j.n = (512u << 20) / sizeof(uint64_t);
+    uint64_t *buf = malloc(j.n * sizeof(uint64_t));
+    fl_threadpool *pool;
+    if (!buf || fl_threadpool_new(&pool, (int)(n_threads > 64 ? 64 : n_threads))) {
+        free(buf);
+        return 0;
+    }
+    j.buf = buf;
+    j.nth = fl_threadpool_size(pool);
+    fl_threadpool_run(pool, bw_fill, &j, j.nth);
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now_s();
+        fl_threadpool_run(pool, bw_task, &j, j.nth);
+        double gbs = j.n * sizeof(uint64_t) / (now_s() - t0) / 1e9;
+        best = gbs > best ? gbs : best;
+    }
+    fl_threadpool_free(pool);
+    free(buf);
+    return best;
+}
+
+/* The same in a child process, so the buffer does not count in this process's peak RSS. */
+static double measure_bandwidth_forked(uint32_t n_threads)
+{
+    int fd[2];
+    double bw = 0;
+    if (pipe(fd))
+        return measure_bandwidth(n_threads);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        double v = measure_bandwidth(n_threads);
+        ssize_t w = write(fd[1], &v, sizeof v);
+        _exit(w == sizeof v ? 0 : 1);
+    }
+    close(fd[1]);
+    if (pid > 0) {
+        if (read(fd[0], &bw, sizeof bw) != sizeof bw)
+            bw = 0;
+        waitpid(pid, NULL, 0);
+    }
+    close(fd[0]);
+    return bw;
+}
+
+/* ---- measurements --------------------------------------------------------------------------- */
+
+static void stats(const double *x, uint64_t n, double *mean, double *sd)
+{
+    double s = 0, ss = 0;
+    for (uint64_t i = 0; i < n; i++)
+        s += x[i];
+    *mean = s / n;
+    for (uint64_t i = 0; i < n; i++)
+        ss += (x[i] - *mean) * (x[i] - *mean);
+    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
+}
+
+/* tok/s of one pp (gen == 0) or tg run from an empty context. */
+static int one_run(fl_engine *e, const int32_t *toks, uint64_t n, int gen, double *tok_s)
+{
+    fl_engine_reset(e);
+    double t0 = now_s();
+    if (!gen) {
+        if (fl_engine_eval(e, toks, (uint32_t)n))
+            return -1;
+    } else {
+        for (uint64_t i = 0; i < n; i++)
+            if (fl_engine_eval(e, &toks[i], 1))
+                return -1;
+    }
+    *tok_s = n / (now_s() - t0);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 1 : 0;
+    fl_model *m = NULL;
+    if (fl_model_open(&m, o.model))
+        return cli_fail("%s", flare_last_error());
+    const fl_llama_hparams *hp = &m->llama.hp;
+    uint64_t n_ctx = o.n_prompt > o.n_gen ? o.n_prompt : o.n_gen;
+    if (n_ctx > hp->n_ctx_train)
+        fprintf(stderr, "flare: warning: %" PRIu64 " tokens exceed the model's context %u\n",
+                n_ctx, hp->n_ctx_train);
+    uint64_t n_tok = n_ctx;
+    int32_t *toks = malloc(n_tok * sizeof *toks);
+    if (!toks) {
+        fl_model_free(m);
+        return cli_fail("out of memory");
+    }
+    uint64_t rng = 12345;
+    for (uint64_t i = 0; i < n_tok; i++) { /* random ids, as llama-bench feeds */
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        toks[i] = (int32_t)((rng >> 33) % hp->n_vocab);
+    }
+    uint32_t max_t = 1;
+    for (int i = 0; i < o.n_threads_list; i++)
+        max_t = o.threads[i] > max_t ? o.threads[i] : max_t;
+    double bw = o.n_gen ? measure_bandwidth_forked(max_t) : 0;
+
+    const char *type = fl_model_type_name(m);
+    double size_mib = m->file_bytes / 1048576.0, params_m = m->n_params / 1e6;
+    if (!o.json) {
+        printf("| %-28s | %10s | %8s | %7s | %7s | %16s | %13s |\n", "model", "size", "params",
+               "threads", "test", "t/s", "GB/s (of max)");
+        printf("| %.28s | %.10s | %.8s | %.7s | %.7s | %.16s | %.13s |\n",
+               "------------------------------", "----------", "--------", "-------",
+               "-------", "----------------", "-------------");
+    }
+    const char *base = strrchr(o.model, '/') ? strrchr(o.model, '/') + 1 : o.model;
+    int status = 0;
+    for (int ti = 0; ti < o.n_threads_list && !status; ti++) {
+        fl_engine_opts eo;
+        fl_engine_default_opts(&eo);
+        eo.n_ctx = (uint32_t)n_ctx;
+        eo.n_threads = o.threads[ti];
+        eo.n_batch = o.n_prompt ? (uint32_t)o.n_prompt : 1;
+        eo.kv_type = o.kv_type;
+        eo.scalar = o.scalar;
+        fl_engine *e = NULL;
+        if (fl_engine_new(&e, &m->llama, &eo)) {
+            status = cli_fail("%s: %s", o.model, flare_last_error());
+            break;
+        }
+        for (int gen = 0; gen < 2 && !status; gen++) {
+            uint64_t n = gen ? o.n_gen : o.n_prompt;
+            if (!n)
+                continue;
+            double ts[MAX_REPS], mean, sd, warm;
+            if (one_run(e, toks, gen ? 1 : n, gen, &warm)) /* warm-up */
+                status = 1;
+            for (uint64_t r = 0; r < o.reps && !status; r++)
+                if (one_run(e, toks, n, gen, &ts[r]))
+                    status = 1;
+            if (status) {
+                cli_fail("%s", flare_last_error());
+                break;
+            }
+            stats(ts, o.reps, &mean, &sd);
+            double gbs = gen ? mean * m->weight_bytes / 1e9 : 0;
+            char test[32], bws[32] = "";
+            snprintf(test, sizeof test, "%s%" PRIu64, gen ? "tg" : "pp", n);
+            if (gen)
+                snprintf(bws, sizeof bws, "%.1f (%.0f%%)", gbs, bw > 0 ? 100 * gbs / bw : 0);
+            if (o.json) {
+                printf("{\"model\":\"%s\",\"type\":\"%s\",\"size_bytes\":%" PRIu64
+                       ",\"n_params\":%" PRIu64 ",\"threads\":%u,\"kernels\":\"%s\","
+                       "\"test\":\"%s\",\"n_prompt\":%" PRIu64 ",\"n_gen\":%" PRIu64
+                       ",\"avg_ts\":%.3f,\"stddev_ts\":%.3f,\"samples_ts\":[",
+                       base, type, m->file_bytes, m->n_params, eo.n_threads,
+                       fl_engine_kernels(e), test, gen ? 0 : n, gen ? n : 0, mean, sd);
+                for (uint64_t r = 0; r < o.reps; r++)
+                    printf("%s%.3f", r ? "," : "", ts[r]);
+                printf("],\"bytes_per_token\":%" PRIu64 ",\"gbs\":%.3f,\"mem_bw_gbs\":%.3f}\n",
+                       m->weight_bytes, gbs, bw);
+            } else {
+                char name[64], tps[40];
+                snprintf(name, sizeof name, "%s %s", base, type);
+                snprintf(tps, sizeof tps, "%.2f +- %.2f", mean, sd);
+                printf("| %-28.28s | %6.2f MiB | %6.2f M | %7u | %7s | %16s | %13s |\n", name,
+                       size_mib, params_m, eo.n_threads, test, tps, bws);
+            }
+            fflush(stdout);
+        }
+        fl_engine_free(e);
+    }
+    if (!o.json && !status) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("\nbytes per token %.2f MiB; measured read bandwidth %.1f GB/s (%u threads); "
+               "peak RSS %.1f MiB (file %.1f MiB)\n",
+               m->weight_bytes / 1048576.0, bw, max_t, ru.ru_maxrss / 1024.0, size_mib);
+    }
+    free(toks);
+    fl_model_free(m);
+    return status;
+}
