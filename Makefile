@@ -130,6 +130,8 @@ install: all
 	ln -sf libflare.so.$(FLARE_VERSION) $(DESTDIR)$(PREFIX)/lib/libflare.so
 	install -m 644 include/flare/*.h $(DESTDIR)$(PREFIX)/include/flare/
 	install -m 644 host/gguf.h ref/quants.h $(DESTDIR)$(PREFIX)/include/flare/
+	install -d $(DESTDIR)$(PREFIX)/include/flare/hls
+	install -m 644 hls/config.h $(DESTDIR)$(PREFIX)/include/flare/hls/config.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(FLARE_VERSION)|' scripts/flare.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/flare.pc
 

@@ -74,6 +74,77 @@ static void rope_angles(float *cs, uint32_t pos, uint32_t n_rot, float base)
     }
 }
 
+/* ---- per-token steps on the pool ------------------------------------------------------------ */
+
+/* The elementwise steps between the matrices, split by tokens when a chunk is worth a launch
+ * (prefill); decode runs them inline. */
+enum tok_step { STEP_NORM, STEP_ROPE_STORE, STEP_SWIGLU, STEP_QUANT, STEP_ADD };
+
+typedef struct {
+    fl_engine *e;
+    enum tok_step step;
+    uint32_t T, layer, pos0;
+    const float *src; /* NORM, QUANT: (T, k) input */
+    const float *w;   /* NORM: the norm weight */
+    float *dst;       /* NORM: (T, n_embd) */
+    uint64_t k;       /* QUANT: row length */
+    int n_chunks;
+} tok_job;
+
+static void kv_store(fl_engine *e, uint32_t layer, uint32_t pos, const float *k, const float *v);
+
+static void tok_task(void *arg, int chunk, int ith)
+{
+    tok_job *j = arg;
+    fl_engine *e = j->e;
+    const fl_llama_hparams *hp = &e->hp;
+    uint32_t d = hp->n_embd;
+    uint32_t t0 = (uint32_t)((uint64_t)j->T * (uint64_t)chunk / (uint64_t)j->n_chunks);
+    uint32_t t1 = (uint32_t)((uint64_t)j->T * (uint64_t)(chunk + 1) / (uint64_t)j->n_chunks);
+    (void)ith;
+    switch (j->step) {
+    case STEP_NORM:
+        for (uint32_t t = t0; t < t1; t++)
+            e->rmsnorm(j->dst + (size_t)t * d, j->src + (size_t)t * d, j->w, d, hp->rms_eps);
+        break;
+    case STEP_ROPE_STORE: /* rope on q (all heads) and k (kv heads), then append k, v */
+        for (uint32_t t = t0; t < t1; t++) {
+            const float *cs = e->rope_cs + (size_t)t * hp->n_rot;
+            for (uint32_t h = 0; h < hp->n_head; h++)
+                e->rope(e->q + (size_t)t * e->q_dim + (size_t)h * hp->head_dim, cs, hp->n_rot);
+            for (uint32_t h = 0; h < hp->n_head_kv; h++)
+                e->rope(e->k + (size_t)t * e->kv_dim + (size_t)h * hp->head_dim, cs, hp->n_rot);
+            kv_store(e, j->layer, j->pos0 + t, e->k + (size_t)t * e->kv_dim,
+                     e->v + (size_t)t * e->kv_dim);
+        }
+        break;
+    case STEP_SWIGLU:
+        e->swiglu(e->hb + (size_t)t0 * hp->n_ff, e->hb2 + (size_t)t0 * hp->n_ff,
+                  (size_t)(t1 - t0) * hp->n_ff);
+        break;
+    case STEP_QUANT:
+        fl_mm_quantize(&e->kern, j->src + (size_t)t0 * j->k, e->xq + (size_t)t0 * (j->k / FL_QK),
+                       t1 - t0, j->k);
+        break;
+    case STEP_ADD: /* the residual: x += xn */
+        for (size_t i = (size_t)t0 * d; i < (size_t)t1 * d; i++)
+            e->x[i] += e->xn[i];
+        break;
+    }
+}
+
+static void per_token(fl_engine *e, tok_job j)
+{
+    j.e = e;
+    j.n_chunks = j.T >= 8 && e->o.n_threads > 1 ? (int)(j.T < 2 * e->o.n_threads
+                                                             ? j.T : 2 * e->o.n_threads)
+                                                : 1;
+    if (j.n_chunks == 1)
+        tok_task(&j, 0, 0);
+    else
+        fl_threadpool_run(e->pool, tok_task, &j, j.n_chunks);
+}
+
 /* ---- matrices on the pool ------------------------------------------------------------------- */
 
 /* Up to three matrices sharing one input (q/k/v, gate/up): their rows are split as one range. */
@@ -137,7 +208,7 @@ static void matmul(fl_engine *e, uint32_t n, const fl_weight *const *w, float *c
         need_q |= is_quant(w[i]->type);
     }
     if (need_q)
-        fl_mm_quantize(&e->kern, x, e->xq, T, w[0]->ne0);
+        per_token(e, (tok_job){.step = STEP_QUANT, .T = T, .src = x, .k = w[0]->ne0});
     j.n_chunks = n_chunks_for(e, j.units);
     fl_threadpool_run(e->pool, mm_task, &j, j.n_chunks);
 }
@@ -208,21 +279,14 @@ static void forward(fl_engine *e, const int32_t *tokens, uint32_t T)
         const float *ffn_norm = e->norms + (size_t)(2 * l + 1) * d;
 
         // attention: xn = rmsnorm(x); q, k, v projections
-        for (uint32_t t = 0; t < T; t++)
-            e->rmsnorm(e->xn + (size_t)t * d, e->x + (size_t)t * d, attn_norm, d, hp->rms_eps);
+        per_token(e, (tok_job){.step = STEP_NORM, .T = T, .src = e->x, .w = attn_norm,
+                               .dst = e->xn});
         const fl_weight *qkv[3] = {&ly->wq, &ly->wk, &ly->wv};
         float *qkv_out[3] = {e->q, e->k, e->v};
         matmul(e, 3, qkv, qkv_out, e->xn, T);
 
         // rope on q (all heads) and k (kv heads), then append k, v to the cache
-        for (uint32_t t = 0; t < T; t++) {
-            const float *cs = e->rope_cs + (size_t)t * hp->n_rot;
-            for (uint32_t h = 0; h < hp->n_head; h++)
-                e->rope(e->q + (size_t)t * e->q_dim + (size_t)h * hp->head_dim, cs, hp->n_rot);
-            for (uint32_t h = 0; h < hp->n_head_kv; h++)
-                e->rope(e->k + (size_t)t * e->kv_dim + (size_t)h * hp->head_dim, cs, hp->n_rot);
-            kv_store(e, l, pos0 + t, e->k + (size_t)t * e->kv_dim, e->v + (size_t)t * e->kv_dim);
-        }
+        per_token(e, (tok_job){.step = STEP_ROPE_STORE, .T = T, .layer = l, .pos0 = pos0});
 
         // scores, softmax, weighted sum of v per (token, head)
         att_job aj = {e, l, T, pos0, n_chunks_for(e, (uint64_t)T * hp->n_head)};
@@ -232,20 +296,18 @@ static void forward(fl_engine *e, const int32_t *tokens, uint32_t T)
         const fl_weight *wo = &ly->wo;
         float *xo = e->xn;
         matmul(e, 1, &wo, &xo, e->att, T);
-        for (size_t i = 0; i < (size_t)T * d; i++)
-            e->x[i] += e->xn[i];
+        per_token(e, (tok_job){.step = STEP_ADD, .T = T});
 
         // feed-forward: x += Wdown (silu(Wgate xn) * Wup xn)
-        for (uint32_t t = 0; t < T; t++)
-            e->rmsnorm(e->xn + (size_t)t * d, e->x + (size_t)t * d, ffn_norm, d, hp->rms_eps);
+        per_token(e, (tok_job){.step = STEP_NORM, .T = T, .src = e->x, .w = ffn_norm,
+                               .dst = e->xn});
         const fl_weight *gu[2] = {&ly->w_gate, &ly->w_up};
         float *gu_out[2] = {e->hb, e->hb2};
         matmul(e, 2, gu, gu_out, e->xn, T);
-        e->swiglu(e->hb, e->hb2, (size_t)T * hp->n_ff);
+        per_token(e, (tok_job){.step = STEP_SWIGLU, .T = T});
         const fl_weight *wd = &ly->w_down;
         matmul(e, 1, &wd, &xo, e->hb, T);
-        for (size_t i = 0; i < (size_t)T * d; i++)
-            e->x[i] += e->xn[i];
+        per_token(e, (tok_job){.step = STEP_ADD, .T = T});
 
         if (e->hook)
             e->hook(e->hook_user, l, e->x, T);

@@ -103,6 +103,16 @@ static fl_isa usable(fl_isa isa)
 
 // ---- scalar kernels (the definition) ------------------------------------------------------
 
+/* round half to even, then as x86 converts (cvtps2dq: NaN and |r| >= 2^31 give INT32_MIN)
+ * and packs (saturation to int8): the SIMD results for non-finite input too, without UB. */
+static int8_t act_code(float v)
+{
+    const float r = nearbyintf(v); /* default rounding mode: ties to even */
+    if (isnan(r) || fabsf(r) >= 2147483648.0f)
+        return -128;
+    return (int8_t)(r > 127.0f ? 127.0f : r < -128.0f ? -128.0f : r);
+}
+
 /* ggml's CPU-backend activation quantizer: id = 127 / amax, round half to even. */
 void fl_quantize_act_q8_0_scalar(const float *x, block_q8_0 *xq, int64_t T, int64_t k)
 {
@@ -118,7 +128,7 @@ void fl_quantize_act_q8_0_scalar(const float *x, block_q8_0 *xq, int64_t T, int6
         const float id = amax != 0.0f ? 127.f / amax : 0.0f;
         xq[i].d = fl_fp32_to_fp16(d);
         for (int j = 0; j < FL_QK; j++)
-            xq[i].qs[j] = (int8_t)nearbyintf(xb[j] * id); /* default mode: ties to even */
+            xq[i].qs[j] = act_code(xb[j] * id);
     }
 }
 

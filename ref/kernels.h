@@ -11,7 +11,7 @@
  * - fl_quantize_act_q8_0 rounds as ggml's CPU backend quantizes activations (its SIMD
  *   quantize_row_q8_0, not quantize_row_q8_0_ref): d = amax / 127 stored as fp16,
  *   id = amax ? 127 / amax : 0 in fp32, q = round-half-to-even(x * id). Every ISA gives the
- *   same bytes (tested).
+ *   same bytes (tested), non-finite input included (converted as x86 does: NaN -> -128).
  * - Quantized matmul: the integer dot of each 32-element block is exact in int32 in every ISA
  *   (identical to the scalar fl_vec_dot_*_q8_0 block sums); the fp32 steps (block sum * d_w *
  *   d_x, then the sum over blocks) run in another order and with FMA in the SIMD paths, so
@@ -70,8 +70,10 @@ uint32_t fl_matmul_x_type(uint32_t wtype);
  *     of k floats.
  *   y (T, y_stride) fp32, y_stride >= r1; only y[t][r0..r1) is written.
  * k % 32 == 0. The caller checks types and shapes (fl_type_supported, fl_row_bytes); an
- * unsupported wtype writes nothing. Thread-safe; no allocation for T < 4, a transient
- * scratch buffer (malloc, about T * k bytes) for larger T. */
+ * unsupported wtype writes nothing. Thread-safe. Quantized weights: no allocation for T = 1
+ * (k <= 8192), a transient scratch buffer (malloc, about T * k * 1.125 bytes + 40 KB) for
+ * T >= 2, which runs the register-tiled prefill kernel; if malloc fails the scalar
+ * definition runs. Row ranges that are multiples of 16 (AVX-512) / 8 (AVX2) waste nothing. */
 void fl_matmul_rows(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t k, const void *x,
                     int64_t T, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 void fl_matmul_rows_isa(fl_isa isa, uint32_t wtype, const void *W, size_t w_row_bytes,

@@ -2,8 +2,8 @@
  * after fl_cpu_best_isa() found those features.
  *
  * Quantized matmul, two shapes:
- * - Streaming (T = 1): 4 rows x 1 token (or 2 x 2) over the blocks as stored. Per row and
- *   block, 32 products are summed exactly in int32 lanes:
+ * - Streaming (T = 1): 4 rows at a time over the blocks as stored. Per row and block, 32
+ *   products are summed exactly in int32 lanes:
  *   Q8_0: |w| (unsigned, up to 128) times x with w's sign (vpmaddubsw; a pair of products is
  *   at most 2 * 128 * 127 < 2^15, no saturation since activations are in -127..127), then
  *   vpmaddwd with ones. Q4_0/Q5_0: the stored codes u = w + off (0..15, 0..31) times x, plus
@@ -126,7 +126,7 @@ static inline __m128 hsum8x4(__m256 a, __m256 b, __m256 c, __m256 d)
 
 // ---- quantized matmul ---------------------------------------------------------------------
 
-/* Per token: d_x and the Q4_0/Q5_0 correction per block. */
+/* One token: d_x and the Q4_0/Q5_0 correction per block. */
 typedef struct {
     const block_q8_0 *x; /* (nb,) */
     float *dx;           /* (nb,) */
@@ -195,72 +195,39 @@ rows_1tok(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const x
     }
 }
 
-/* Two tokens, rows two at a time: each weight block is loaded once for both tokens. */
-static inline __attribute__((always_inline)) void
-rows_2tok(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xprep *p,
-          const xprep *q, float *y, float *z, int64_t r0, int64_t r1)
-{
-    const size_t bsz = block_bytes(wtype);
-    int64_t r = r0;
-    for (; r + 2 <= r1; r += 2) {
-        const char *w0 = (const char *)W + (size_t)r * w_row_bytes, *w1 = w0 + w_row_bytes;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
-        for (int64_t b = 0; b < nb; b++) {
-            ROW_STEP(a0, w0, p, b);
-            ROW_STEP(a1, w1, p, b);
-            ROW_STEP(b0, w0, q, b);
-            ROW_STEP(b1, w1, q, b);
-        }
-        const __m128 s = hsum8x4(a0, a1, b0, b1);
-        y[r] = _mm_cvtss_f32(s);
-        y[r + 1] = _mm_cvtss_f32(_mm_shuffle_ps(s, s, 1));
-        z[r] = _mm_cvtss_f32(_mm_shuffle_ps(s, s, 2));
-        z[r + 1] = _mm_cvtss_f32(_mm_shuffle_ps(s, s, 3));
-    }
-    if (r < r1) {
-        rows_1tok(wtype, W, w_row_bytes, nb, p, y, r, r1);
-        rows_1tok(wtype, W, w_row_bytes, nb, q, z, r, r1);
-    }
-}
-
 static void matmul_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t k,
                      const block_q8_0 *x, int64_t T, float *y, int64_t y_stride, int64_t r0,
                      int64_t r1)
 {
     const int64_t nb = k / FL_QK;
-    /* two tokens' worth of d_x and corrections */
-    const size_t bytes = (size_t)(2 * nb) * (sizeof(__m256i) + sizeof(float));
-    void *mem = aligned_alloc(32, (bytes + 31) / 32 * 32);
-    if (!mem) {
-        fl_matmul_rows_scalar(wtype, W, w_row_bytes, k, x, T, y, y_stride, r0, r1);
-        return;
+    /* one token's d_x and corrections: on the stack up to k = 8192 */
+    enum { NB_STACK = 256 };
+    __m256i corr_stack[NB_STACK];
+    float dx_stack[NB_STACK];
+    xprep p = {NULL, dx_stack, corr_stack};
+    void *heap = NULL;
+    if (nb > NB_STACK) {
+        const size_t bytes = (size_t)nb * (sizeof(__m256i) + sizeof(float));
+        heap = aligned_alloc(32, (bytes + 31) / 32 * 32);
+        if (!heap) {
+            fl_matmul_rows_scalar(wtype, W, w_row_bytes, k, x, T, y, y_stride, r0, r1);
+            return;
+        }
+        p.corr = heap;
+        p.dx = (float *)(p.corr + nb);
     }
-    xprep p = {NULL, NULL, mem}, q = {NULL, NULL, (__m256i *)mem + nb};
-    p.dx = (float *)((__m256i *)mem + 2 * nb);
-    q.dx = p.dx + nb;
-    for (int64_t t = 0; t < T; t += 2) {
+    for (int64_t t = 0; t < T; t++) {
         p.x = x + t * nb;
         prep(&p, nb, wtype);
         float *yt = y + t * y_stride;
-        if (t + 1 < T) {
-            q.x = x + (t + 1) * nb;
-            prep(&q, nb, wtype);
-            float *zt = yt + y_stride;
-            if (wtype == FL_TYPE_Q4_0)
-                rows_2tok(FL_TYPE_Q4_0, W, w_row_bytes, nb, &p, &q, yt, zt, r0, r1);
-            else if (wtype == FL_TYPE_Q5_0)
-                rows_2tok(FL_TYPE_Q5_0, W, w_row_bytes, nb, &p, &q, yt, zt, r0, r1);
-            else
-                rows_2tok(FL_TYPE_Q8_0, W, w_row_bytes, nb, &p, &q, yt, zt, r0, r1);
-        } else if (wtype == FL_TYPE_Q4_0) {
+        if (wtype == FL_TYPE_Q4_0)
             rows_1tok(FL_TYPE_Q4_0, W, w_row_bytes, nb, &p, yt, r0, r1);
-        } else if (wtype == FL_TYPE_Q5_0) {
+        else if (wtype == FL_TYPE_Q5_0)
             rows_1tok(FL_TYPE_Q5_0, W, w_row_bytes, nb, &p, yt, r0, r1);
-        } else {
+        else
             rows_1tok(FL_TYPE_Q8_0, W, w_row_bytes, nb, &p, yt, r0, r1);
-        }
     }
-    free(mem);
+    free(heap);
 }
 
 // ---- tiled quantized matmul (prefill) -----------------------------------------------------

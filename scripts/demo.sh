@@ -30,6 +30,6 @@ if "$BIN" run --help >/dev/null 2>&1; then
   ARGS=(${FLARE_DEMO_RUN_ARGS:---prompt "Once upon a time" --n-predict 24 --seed 1})
   step "3. a short generation (random weights: the text is noise; sampling seed fixed)" "$BIN" run -m "$MODEL" "${ARGS[@]}"
 else
-  printf '\n==== 3. generation: skipped (this build has no `flare run` yet)\n'
+  printf '\n==== 3. generation: skipped (this build has no "flare run" yet)\n'
 fi
 printf '\ndemo: done (files in %s)\n' "$OUT"

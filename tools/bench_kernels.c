@@ -12,6 +12,7 @@
  *          build/libflare.a -lutf8proc -lpthread -lm -ldl -o build/bench_kernels
  * Run:   build/bench_kernels [threads=2] [seconds per case=0.3] [isa|all] [type|all] [small T=4] */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,9 +58,12 @@ static void *worker(void *arg)
     int id = (int)(intptr_t)arg, seen = 0;
     for (;;) {
         int g;
-        while ((g = atomic_load(&g_gen)) == seen)
+        for (int spin = 0; (g = atomic_load(&g_gen)) == seen; spin++) {
             if (atomic_load(&g_quit))
                 return NULL;
+            if (spin > 20000) /* shared machine: let others run */
+                sched_yield();
+        }
         seen = g;
         run_job(&g_jobs[id]);
         atomic_fetch_add(&g_done, 1);
@@ -88,8 +92,9 @@ static double pass(fl_isa isa, uint32_t wt, const shape *sh, int nsh, void **W, 
             atomic_store(&g_done, 0);
             atomic_fetch_add(&g_gen, 1);
             run_job(&g_jobs[0]);
-            while (atomic_load(&g_done) < threads - 1)
-                ;
+            for (int spin = 0; atomic_load(&g_done) < threads - 1; spin++)
+                if (spin > 20000)
+                    sched_yield();
         }
     }
     return now_s() - t0;
@@ -128,7 +133,7 @@ static void bench(const char *name, fl_isa isa, uint32_t wt, const shape *sh, in
     pass(isa, wt, sh, nsh, W, x, T, y, threads); /* warm */
     /* best pass: the machine is shared, the fastest pass is the least disturbed one */
     double t = 0, per = 1e30;
-    while (t < secs) {
+    for (int reps = 0; (t < secs || reps < 20) && t < 20 * secs; reps++) {
         double p = pass(isa, wt, sh, nsh, W, x, T, y, threads);
         t += p;
         per = p < per ? p : per;

@@ -260,11 +260,11 @@ int cmd_bench(int argc, char **argv)
     const char *type = fl_model_type_name(m);
     double size_mib = m->file_bytes / 1048576.0, params_m = m->n_params / 1e6;
     if (!o.json) {
-        printf("| %-28s | %10s | %8s | %7s | %7s | %16s | %13s |\n", "model", "size", "params",
+        printf("| %-28s | %10s | %8s | %7s | %7s | %20s | %13s |\n", "model", "size", "params",
                "threads", "test", "t/s", "GB/s (of max)");
-        printf("| %.28s | %.10s | %.8s | %.7s | %.7s | %.16s | %.13s |\n",
+        printf("| %.28s | %.10s | %.8s | %.7s | %.7s | %.20s | %.13s |\n",
                "------------------------------", "----------", "--------", "-------",
-               "-------", "----------------", "-------------");
+               "-------", "--------------------", "-------------");
     }
     const char *base = strrchr(o.model, '/') ? strrchr(o.model, '/') + 1 : o.model;
     int status = 0;
@@ -316,7 +316,7 @@ int cmd_bench(int argc, char **argv)
                 char name[64], tps[40];
                 snprintf(name, sizeof name, "%s %s", base, type);
                 snprintf(tps, sizeof tps, "%.2f +- %.2f", mean, sd);
-                printf("| %-28.28s | %6.2f MiB | %6.2f M | %7u | %7s | %16s | %13s |\n", name,
+                printf("| %-28.28s | %6.2f MiB | %6.2f M | %7u | %7s | %20s | %13s |\n", name,
                        size_mib, params_m, eo.n_threads, test, tps, bws);
             }
             fflush(stdout);

@@ -15,6 +15,7 @@ static const command commands[] = {
     {"info", cmd_info, "print a GGUF file's metadata, tensors and derived figures"},
     {"tokenize", cmd_tokenize, "print the token ids of a text (the model's tokenizer)"},
     {"run", cmd_run, "generate text with the CPU reference engine"},
+    {"check", cmd_check, "cross-check a device against the CPU reference (per layer, per token)"},
     {"bench", cmd_bench, "prompt and generation throughput of the CPU engine (llama-bench style)"},
 };
 

@@ -16,12 +16,14 @@
 #include "flare/error.h"
 #include "flare/fp16.h"
 #include "flare/ggml.h"
+#include "host/gguf.h"
 #include "host/mkmodel.h"
 #include "host/model.h"
 #include "ref/engine_cpu.h"
 #include "ref/engine_att.h"
 #include "ref/engine_mm.h"
 #include "ref/quants.h"
+#include "ref/threadpool.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -219,22 +221,32 @@ static void ref_step(ref64 *r, int32_t tok, double *logits)
 /* Prompt (in one batch) then `steps` greedy tokens; the NMSE of every step vs float64.
  * Returns the worst NMSE; asserts the greedy choices agree where the reference's top-2 margin
  * is clear. */
+static double vs_float64_t(const char *preset, uint32_t type, uint32_t kv, uint32_t threads,
+                           uint32_t n_prompt);
+
 static double vs_float64(const char *preset, uint32_t type, uint32_t kv)
+{
+    return vs_float64_t(preset, type, kv, 1, 5);
+}
+
+static double vs_float64_t(const char *preset, uint32_t type, uint32_t kv, uint32_t threads,
+                           uint32_t n_prompt)
 {
     char path[512];
     fl_model *m = make_model(preset, type, path, sizeof path);
     const fl_llama_hparams *hp = &m->llama.hp;
     uint32_t n_ctx = 32, V = hp->n_vocab;
-    fl_engine *e = make_engine(m, n_ctx, 1, kv, 0, 0);
+    fl_engine *e = make_engine(m, n_ctx, threads, kv, 0, 0);
     ref64 r;
     ref_init(&r, &m->llama, n_ctx);
-    int32_t prompt[5] = {1, 5, 17, 3, 9};
-    for (int i = 0; i < 5; i++)
+    int32_t prompt[16] = {1, 5, 17, 3, 9, 30, 2, 8, 21, 13, 4, 6, 19, 7, 11, 12};
+    cr_assert_leq(n_prompt, 16);
+    for (uint32_t i = 0; i < n_prompt; i++)
         prompt[i] %= (int32_t)V;
     double *want = malloc(V * sizeof(double));
-    for (int i = 0; i < 5; i++)
+    for (uint32_t i = 0; i < n_prompt; i++)
         ref_step(&r, prompt[i], want);
-    cr_assert_eq(fl_engine_eval(e, prompt, 5), 0, "%s", flare_last_error());
+    cr_assert_eq(fl_engine_eval(e, prompt, n_prompt), 0, "%s", flare_last_error());
     double worst = 0;
     for (int step = 0; step < 4; step++) {
         const float *got = fl_engine_logits(e);
@@ -244,16 +256,70 @@ static double vs_float64(const char *preset, uint32_t type, uint32_t kv)
         ref_step(&r, tok, want);
         cr_assert_eq(fl_engine_eval(e, &tok, 1), 0, "%s", flare_last_error());
     }
-    cr_log_info("engine vs float64: %s %s kv %s: worst logits NMSE %.3g", preset,
-                fl_type_name(type), fl_type_name(kv), worst);
-    printf("engine vs float64: %s %s kv %s: worst logits NMSE %.3g\n", preset, fl_type_name(type),
-           fl_type_name(kv), worst);
+    printf("engine vs float64: %s %s kv %s, %u thr, prompt %u: worst logits NMSE %.3g\n",
+           preset, fl_type_name(type), fl_type_name(kv), threads, n_prompt, worst);
     free(want);
     ref_free(&r);
     fl_engine_free(e);
     fl_model_free(m);
     unlink(path);
     return worst;
+}
+
+/* A copy of `src` without output.weight: the model then ties the output to token_embd. */
+static void write_untied_copy(const char *src, const char *dst)
+{
+    gguf_file *f = NULL;
+    cr_assert_eq(gguf_open(&f, src), 0, "%s", flare_last_error());
+    gguf_writer *w = gguf_writer_new();
+    for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
+        const gguf_kv *kv = gguf_kv_at(f, i);
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)kv->key.len, kv->key.data);
+        if (strcmp(key, "general.alignment"))
+            cr_assert_eq(gguf_writer_set_value(w, key, &kv->value), 0, "%s", flare_last_error());
+    }
+    for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.data);
+        if (strcmp(name, "output.weight"))
+            cr_assert_geq(gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data), 0);
+    }
+    cr_assert_eq(gguf_writer_write(w, dst, NULL, NULL), 0, "%s", flare_last_error());
+    gguf_writer_free(w);
+    gguf_close(f);
+}
+
+Test(engine, f64_tied_output)
+{
+    char path[512], tied[600];
+    fl_model *m = make_model("tiny", FL_TYPE_Q8_0, path, sizeof path);
+    fl_model_free(m);
+    snprintf(tied, sizeof tied, "%s.tied.gguf", path);
+    write_untied_copy(path, tied);
+    cr_assert_eq(fl_model_open(&m, tied), 0, "%s", flare_last_error());
+    cr_assert_eq(m->llama.output.data, m->llama.tok_embd.data, "output tied to token_embd");
+    uint32_t V = m->llama.hp.n_vocab;
+    fl_engine *e = make_engine(m, 16, 2, FL_TYPE_F32, 0, 0);
+    ref64 r;
+    ref_init(&r, &m->llama, 16);
+    double *want = malloc(V * sizeof(double));
+    int32_t prompt[4] = {1, 7, 3, 11};
+    for (int i = 0; i < 4; i++)
+        ref_step(&r, prompt[i] % (int32_t)V, want);
+    for (int i = 0; i < 4; i++)
+        prompt[i] %= (int32_t)V;
+    cr_assert_eq(fl_engine_eval(e, prompt, 4), 0);
+    double err = nmse_d(fl_engine_logits(e), want, V);
+    printf("engine vs float64: tiny q8_0 tied output: NMSE %.3g\n", err);
+    cr_expect_lt(err, 2e-3);
+    free(want);
+    ref_free(&r);
+    fl_engine_free(e);
+    fl_model_free(m);
+    unlink(path);
+    unlink(tied);
 }
 
 Test(engine, f64_tiny_f32)
@@ -264,6 +330,13 @@ Test(engine, f64_tiny_f32)
 Test(engine, f64_stories15M_f32, .timeout = 120)
 {
     cr_expect_lt(vs_float64("stories15M", FL_TYPE_F32, FL_TYPE_F32), 1e-6);
+}
+
+Test(engine, f64_two_threads_long_prompt, .timeout = 120)
+{
+    /* 16 prompt tokens on 2 threads: the per-token steps and attention split across threads */
+    cr_expect_lt(vs_float64_t("tiny", FL_TYPE_F32, FL_TYPE_F32, 2, 16), 1e-6);
+    cr_expect_lt(vs_float64_t("stories15M", FL_TYPE_F32, FL_TYPE_F32, 2, 16), 1e-6);
 }
 
 Test(engine, f64_tiny_f32_kv_f16)
@@ -359,12 +432,13 @@ Test(engine, llamacpp_peer_scalar_2threads)
 static void run_greedy(const fl_model *m, fl_engine *e, int32_t *toks, float *logits, int batch1)
 {
     uint32_t V = m->llama.hp.n_vocab;
-    int32_t prompt[7] = {1, 9038, 2501, 263, 931, 11, 4};
+    /* 12 tokens: the per-token steps split across threads from 8 tokens on */
+    int32_t prompt[12] = {1, 9038, 2501, 263, 931, 11, 4, 263, 2501, 77, 5, 931};
     if (batch1) {
-        for (int i = 0; i < 7; i++)
+        for (int i = 0; i < 12; i++)
             cr_assert_eq(fl_engine_eval(e, prompt + i, 1), 0);
     } else {
-        cr_assert_eq(fl_engine_eval(e, prompt, 7), 0);
+        cr_assert_eq(fl_engine_eval(e, prompt, 12), 0);
     }
     for (int s = 0; s < 6; s++) {
         memcpy(logits + (size_t)s * V, fl_engine_logits(e), V * sizeof(float));
@@ -525,4 +599,38 @@ Test(engine, att_head_simd_vs_scalar)
     fl_f32_to_f16_scalar(g0, h0, 77);
     fl_f32_to_f16_select(1)(g0, h1, 77);
     cr_expect_eq(memcmp(h0, h1, sizeof h0), 0, "fp16 rows identical");
+}
+
+/* ---- thread pool ---------------------------------------------------------------------------- */
+
+typedef struct {
+    int runs[64];   /* times each chunk ran in this launch */
+    int bad_ith;
+} pool_probe;
+
+static void pool_task(void *arg, int chunk, int ith)
+{
+    pool_probe *p = arg;
+    __atomic_fetch_add(&p->runs[chunk], 1, __ATOMIC_RELAXED);
+    if (ith < 0 || ith >= 3)
+        __atomic_store_n(&p->bad_ith, 1, __ATOMIC_RELAXED);
+}
+
+Test(engine, threadpool_every_chunk_once)
+{
+    fl_threadpool *pool;
+    cr_assert_eq(fl_threadpool_new(&pool, 3), 0);
+    cr_expect_eq(fl_threadpool_size(pool), 3);
+    for (int it = 0; it < 3000; it++) {
+        pool_probe p = {{0}, 0};
+        int n = 1 + it % 64;
+        fl_threadpool_run(pool, pool_task, &p, n);
+        for (int c = 0; c < 64; c++)
+            if (p.runs[c] != (c < n))
+                cr_assert_fail("launch %d: chunk %d of %d ran %d times", it, c, n, p.runs[c]);
+        cr_assert_eq(p.bad_ith, 0);
+        if (it % 1000 == 999) /* let the workers fall asleep, then wake them */
+            usleep(5000);
+    }
+    fl_threadpool_free(pool);
 }

@@ -84,6 +84,31 @@ Test(kernels, quantize_act_matches_scalar)
     }
 }
 
+/* Inf and NaN: no undefined behaviour, and every ISA writes the same bytes (as x86 converts:
+ * NaN -> -128). */
+Test(kernels, quantize_act_non_finite)
+{
+    float x[96];
+    for (int i = 0; i < 96; i++)
+        x[i] = (float)(i % 7) - 3;
+    x[3] = INFINITY;      /* block 0: amax inf, id 0: finite -> 0, inf * 0 = NaN -> -128 */
+    x[40] = NAN;          /* block 1 */
+    x[70] = -INFINITY;    /* block 2 */
+    block_q8_0 ref[3], got[3];
+    fl_quantize_act_q8_0_isa(FL_ISA_SCALAR, x, ref, 1, 96);
+    cr_assert_eq(ref[0].qs[3], -128);
+    cr_assert_eq(ref[0].qs[4], 0);
+    cr_assert_eq(ref[0].d, 0x7c00, "d = inf / 127 = inf");
+    for (int isa = 1; isa < FL_ISA_COUNT; isa++) {
+        if (!isa_available((fl_isa)isa))
+            continue;
+        fl_quantize_act_q8_0_isa((fl_isa)isa, x, got, 1, 96);
+        for (int b = 0; b < 3; b++)
+            cr_assert_eq(memcmp(&ref[b], &got[b], sizeof ref[b]), 0, "%s block %d",
+                         fl_isa_name((fl_isa)isa), b);
+    }
+}
+
 // ---- matmul helpers -----------------------------------------------------------------------
 
 /* Random weight rows (n, k) of `type` in buf; unit_scale: every block d = 1.0 and random codes
