@@ -132,10 +132,15 @@ static fl_dev_buf *new_buf(fl_sched *s, uint64_t bytes, const char *what)
     return b;
 }
 
+/* The progress bar appears once an upload has taken this long. */
+#ifndef FL_SCHED_PROGRESS_AFTER_S
+#define FL_SCHED_PROGRESS_AFTER_S 1.0
+#endif
+
 typedef struct {
     uint64_t done, total;
     double t0;
-    int shown, enabled;
+    int shown, enabled, last_pct;
 } progress;
 
 static void progress_step(progress *p, uint64_t bytes)
@@ -143,11 +148,14 @@ static void progress_step(progress *p, uint64_t bytes)
     p->done += bytes;
     if (!p->enabled)
         return;
-    if (!p->shown && now_s() - p->t0 < 1.0)
+    if (!p->shown && now_s() - p->t0 < FL_SCHED_PROGRESS_AFTER_S)
+        return;
+    int pct = (int)(p->total ? 100.0 * (double)p->done / (double)p->total : 100);
+    if (p->shown && pct == p->last_pct)
         return;
     p->shown = 1;
-    fprintf(stderr, "\rflare: uploading weights: %3d%%",
-            (int)(p->total ? 100.0 * (double)p->done / (double)p->total : 100));
+    p->last_pct = pct;
+    fprintf(stderr, "\rflare: uploading weights: %3d%%", pct);
     fflush(stderr);
 }
 
@@ -238,7 +246,7 @@ static int upload(fl_sched *s)
     char nm[7][48];
     int rc = 0;
     progress pg = {0, 0, now_s(), 0,
-                   s->o.progress > 0 || (s->o.progress < 0 && isatty(STDERR_FILENO))};
+                   s->o.progress > 0 || (s->o.progress < 0 && isatty(STDERR_FILENO)), -1};
     // describe every matrix first: a bad type or shape fails before any upload
     for (uint32_t l = 0; l < hp->n_layer && rc == 0; l++) {
         const fl_llama_layer *L = &m->layers[l];

@@ -9,9 +9,11 @@
  * Every weight matrix is uploaded once (q|k|v rows of a layer into one buffer, so a decode step
  * computes all three in one qmatmul), the RMSNorm weights as fp32 in one buffer. Q4_0 / Q5_0 /
  * Q8_0 matrices go up as stored; F32 / F16 matrices are converted to Q8_0 at upload (the kernel
- * takes only the three block formats; fl_sched_stats.n_converted counts them,
- * fl_sched_print_stats says how many). The token embedding stays on the host: its rows are dequantized there
- * and written to the device (T * n_embd floats per eval).
+ * takes only the three block formats; fl_sched_stats.n_converted counts them and
+ * fl_sched_print_stats says how many); other types are refused naming the tensor and its type.
+ * The token embedding stays on the host: its rows are dequantized there and written to the
+ * device (T * n_embd floats per eval). The upload shows a \r-updated percentage on stderr once
+ * it has taken a second, when stderr is a tty or opts.progress = 1.
  *
  * Per eval of T tokens (T <= n_batch; more are split into chunks), activations stay on the
  * device, and per layer:

@@ -20,6 +20,9 @@
 #include "ref/kernels_impl.h"
 
 #define TILE_MIN_T 2 /* tokens from which the tiled kernel is used */
+/* Streaming prefetch of the next row group into L1 (A/B against prefetcht2 and prefetchnta,
+ * builds run alternately: t0 best or equal from L3 and from DRAM). */
+#define PREFETCH_HINT _MM_HINT_T0
 
 // ---- activation quantization (ggml's CPU quantize_row_q8_0) ------------------------------
 
@@ -174,10 +177,10 @@ rows_1tok(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const x
         for (int64_t b = 0; b < nb; b++) {
             if ((b & 1) == 0) {
                 const char *q = pf + b * bsz;
-                _mm_prefetch(q, _MM_HINT_T0);
-                _mm_prefetch(q + w_row_bytes, _MM_HINT_T0);
-                _mm_prefetch(q + 2 * w_row_bytes, _MM_HINT_T0);
-                _mm_prefetch(q + 3 * w_row_bytes, _MM_HINT_T0);
+                _mm_prefetch(q, PREFETCH_HINT);
+                _mm_prefetch(q + w_row_bytes, PREFETCH_HINT);
+                _mm_prefetch(q + 2 * w_row_bytes, PREFETCH_HINT);
+                _mm_prefetch(q + 3 * w_row_bytes, PREFETCH_HINT);
             }
             ROW_STEP(a0, w0, p, b);
             ROW_STEP(a1, w1, p, b);

@@ -29,6 +29,9 @@
 #define TILE_ROWS 16 /* rows per interleaved tile (lanes of a 512-bit int32 vector) */
 #define TILE_KB 16   /* blocks of k interleaved at a time */
 #define TILE_MIN_T 2 /* tokens from which the tiled kernel is used */
+/* Streaming prefetch of the next row group into L1 (A/B against prefetcht2 and prefetchnta,
+ * builds run alternately: t0 best or equal from L3 and from DRAM). */
+#define PREFETCH_HINT _MM_HINT_T0
 
 // ---- activation quantization (ggml's CPU quantize_row_q8_0) ------------------------------
 
@@ -223,7 +226,7 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
                 const char *q = pf + b * bsz;
 #pragma GCC unroll 8
                 for (int i = 0; i < 8; i++)
-                    _mm_prefetch(q + i * w_row_bytes, _MM_HINT_T0);
+                    _mm_prefetch(q + i * w_row_bytes, PREFETCH_HINT);
             }
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
@@ -260,10 +263,10 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
         for (int64_t b = 0; b < nb; b++) {
             if ((b & 1) == 0) {
                 const char *q = pf + b * bsz;
-                _mm_prefetch(q, _MM_HINT_T0);
-                _mm_prefetch(q + w_row_bytes, _MM_HINT_T0);
-                _mm_prefetch(q + 2 * w_row_bytes, _MM_HINT_T0);
-                _mm_prefetch(q + 3 * w_row_bytes, _MM_HINT_T0);
+                _mm_prefetch(q, PREFETCH_HINT);
+                _mm_prefetch(q + w_row_bytes, PREFETCH_HINT);
+                _mm_prefetch(q + 2 * w_row_bytes, PREFETCH_HINT);
+                _mm_prefetch(q + 3 * w_row_bytes, PREFETCH_HINT);
             }
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
