@@ -69,7 +69,7 @@ $(LIB_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,libflare.so.$(FLARE_VERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(FLARE): $(CLI_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB_A) $(LDLIBS)
@@ -88,7 +88,8 @@ test: deps
 
 test-run: all $(TESTS)
 	@mkdir -p $(BUILD)/tmp
-	$(TESTS) --jobs=$(or $(JOBS),2) $(TEST_ARGS)
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	    $(TESTS) --jobs=$(or $(JOBS),2) $(TEST_ARGS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, built with clang.
 asan: deps
@@ -119,8 +120,15 @@ fuzz: deps
 demo: deps all
 	@scripts/demo.sh $(FLARE)
 
-bench: all
+# Benchmarks: the engine against llama.cpp's figures (scripts/bench.sh), then the matrix kernels
+# alone (GB/s at T=1, GOP/s at T=128 per ISA). Results belong in docs/perf.md.
+bench: all $(BUILD)/bench_kernels
 	@scripts/bench.sh $(FLARE)
+	@echo; echo "== matrix kernels, 1 thread (tools/bench_kernels.c)"
+	@$(BUILD)/bench_kernels 1 0.3 all all
+
+$(BUILD)/bench_kernels: tools/bench_kernels.c $(LIB_A)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/flare
