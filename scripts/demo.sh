@@ -3,9 +3,11 @@
 #   1. `flare mkmodel` writes the `tiny` preset (seeded random weights, a real llama GGUF with the
 #      built-in vocabulary) under build/demo/;
 #   2. `flare info` prints its metadata, tensor table and derived figures;
-#   3. when this build has `flare run` (its `--help` exits 0), a short generation on it.
-# Environment: FLARE_DEMO_DIR (default build/demo), FLARE_DEMO_RUN_ARGS (replaces the default
-# arguments of step 3, the model path excepted).
+#   3. a short generation on the CPU reference engine;
+#   4. the same prompt on the csim device (the HLS kernels through the device API and the layer
+#      scheduler), every layer and token cross-checked against the CPU reference: the check
+#      table, the launch and transfer counts, and the verdict.
+# Environment: FLARE_DEMO_DIR (default build/demo).
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -25,11 +27,8 @@ step "1. a tiny llama model with seeded random weights" \
   "$BIN" mkmodel --preset tiny --type q8_0 --seed 1 -o "$MODEL"
 step "2. what is in it" "$BIN" info "$MODEL"
 
-if "$BIN" run --help >/dev/null 2>&1; then
-  # shellcheck disable=SC2206
-  ARGS=(${FLARE_DEMO_RUN_ARGS:---prompt "Once upon a time" --n-predict 24 --seed 1})
-  step "3. a short generation (random weights: the text is noise; sampling seed fixed)" "$BIN" run -m "$MODEL" "${ARGS[@]}"
-else
-  printf '\n==== 3. generation: skipped (this build has no "flare run" yet)\n'
-fi
+step "3. a short generation on the CPU reference engine (random weights: the text is noise)" \
+  "$BIN" run -m "$MODEL" --prompt "Once upon a time" --n-predict 24 --seed 1
+step "4. the same on the csim accelerator, checked layer by layer against the CPU reference" \
+  "$BIN" run -m "$MODEL" --prompt "Once upon a time" --n-predict 24 --seed 1 --device csim --check cpu
 printf '\ndemo: done (files in %s)\n' "$OUT"

@@ -1,9 +1,13 @@
-/* host/cli/cmd_run.c: `flare run`: generate text with the CPU reference engine.
+/* host/cli/cmd_run.c: `flare run`: generate text with the CPU reference engine or on a device.
  *
  * Load (mmap + validate), tokenize the prompt (BOS as the vocabulary says), evaluate it in
  * batches, then sample and evaluate one token at a time, streaming the text to stdout. Timings
  * go to stderr at the end; --json prints one JSON object instead of the text; --logits writes
- * every step's logits (n_vocab float32, step 0 = after the prompt). */
+ * every step's logits (n_vocab float32, step 0 = after the prompt).
+ *
+ * --device URI runs the model on a device through the layer scheduler (host/scheduler.h);
+ * --check cpu also runs the CPU reference on the same tokens and compares every layer and every
+ * token's logits (host/crosscheck.h): the table goes to stderr, a failed check exits 2. */
 #include "host/cli/cli.h"
 
 #include <inttypes.h>
@@ -15,13 +19,18 @@
 
 #include "flare/error.h"
 #include "flare/ggml.h"
+#include "driver/dev.h"
+#include "host/crosscheck.h"
 #include "host/model.h"
 #include "host/sampler.h"
+#include "host/scheduler.h"
 #include "host/tokenizer.h"
 #include "ref/engine_cpu.h"
 
 typedef struct {
     const char *model, *prompt, *prompt_ids, *logits_path;
+    const char *device; /* NULL or "cpu": the CPU reference engine */
+    const char *check;  /* NULL, or the reference to cross-check the device against ("cpu") */
     uint64_t n_predict, n_threads, n_ctx, n_batch;
     fl_sampler_params sp;
     int seed_given, ignore_eos, json, scalar;
@@ -33,9 +42,14 @@ static void run_usage(FILE *out)
     fprintf(out,
             "usage: flare run -m MODEL.gguf -p TEXT [options]\n"
             "\n"
-            "Generate text with the CPU reference engine; timings on stderr at the end.\n"
+            "Generate text with the CPU reference engine or on a device; timings on stderr.\n"
             "\n"
             "  -m, --model FILE        llama GGUF (f32, f16, q8_0, q5_0, q4_0 weights)\n"
+            "  --device URI            cpu (default: the reference engine) or csim (the HLS\n"
+            "                          kernels through the device API and layer scheduler)\n"
+            "  --check cpu             with --device: run the CPU reference on the same tokens,\n"
+            "                          compare each layer and each token's logits, print the\n"
+            "                          table; a failed check exits 2\n"
             "  -p, --prompt TEXT       the prompt (tokenized with BOS as the vocabulary says)\n"
             "  --prompt-ids IDS        the prompt as token ids instead (\"1 9038 2501\" or 1,9038)\n"
             "  -n, --n-predict N       tokens to generate (default 128)\n"
@@ -151,6 +165,15 @@ static int parse(int argc, char **argv, run_opts *o)
                 o->kv_type = FL_TYPE_F32;
             else
                 return cli_fail("--kv: expected f16 or f32, got '%s'", v), -1;
+        } else if (!strcmp(a, "--device")) {
+            VAL();
+            o->device = v;
+        } else if (!strcmp(a, "--check")) {
+            VAL();
+            if (strcmp(v, "cpu"))
+                return cli_fail("--check: only 'cpu' (the CPU reference engine) is built, got '%s'",
+                                v), -1;
+            o->check = v;
         } else if (!strcmp(a, "--logits")) {
             VAL();
             o->logits_path = v;
@@ -171,6 +194,10 @@ static int parse(int argc, char **argv, run_opts *o)
         return cli_fail("run: -p TEXT or --prompt-ids IDS is required"), -1;
     if (o->prompt && o->prompt_ids)
         return cli_fail("run: give -p or --prompt-ids, not both"), -1;
+    if (o->device && !strcmp(o->device, "cpu"))
+        o->device = NULL;
+    if (o->check && !o->device)
+        return cli_fail("--check: needs --device (the CPU engine is the reference itself)"), -1;
     if (!o->seed_given)
         o->sp.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     return 0;
@@ -262,6 +289,83 @@ static int sb_add(strbuf *b, const char *s, size_t n)
     return 0;
 }
 
+/* ---- what runs the model: the CPU engine, a device, or both cross-checked -------------------- */
+
+typedef struct {
+    fl_engine *e; /* the CPU reference (NULL when a device runs alone) */
+    fl_dev *dev;
+    fl_sched *s;  /* the layer scheduler on dev */
+    fl_xcheck *x; /* e and s compared */
+} runner;
+
+static int runner_eval(runner *r, const int32_t *t, uint32_t n)
+{
+    return r->x ? fl_xcheck_eval(r->x, t, n) : r->s ? fl_sched_eval(r->s, t, n)
+                                                    : fl_engine_eval(r->e, t, n);
+}
+
+static const float *runner_logits(const runner *r)
+{
+    return r->s ? fl_sched_logits(r->s) : fl_engine_logits(r->e);
+}
+
+static uint32_t runner_n_past(const runner *r)
+{
+    return r->s ? fl_sched_n_past(r->s) : fl_engine_n_past(r->e);
+}
+
+static void runner_free(runner *r)
+{
+    fl_xcheck_free(r->x);
+    fl_engine_free(r->e);
+    fl_sched_free(r->s);
+    if (r->dev)
+        fl_dev_close(r->dev);
+}
+
+/* Open the device and its scheduler (--device), the reference (no device, or --check) and the
+ * cross-check. n_ctx is clamped to what the device holds when the user did not ask for more. */
+static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t *n_ctx,
+                       fl_engine_opts *eo)
+{
+    memset(r, 0, sizeof *r);
+    if (o->device) {
+        if (fl_dev_open(o->device, &r->dev))
+            return cli_fail("--device %s: %s", o->device, flare_last_error());
+        fl_sched_opts so;
+        fl_sched_default_opts(&so);
+        if (!o->n_ctx && *n_ctx > FL_MAX_CTX)
+            *n_ctx = FL_MAX_CTX;
+        so.n_ctx = *n_ctx;
+        if (o->n_batch)
+            so.n_batch = (uint32_t)o->n_batch;
+        if (fl_sched_new(&r->s, m, r->dev, &so))
+            return cli_fail("%s on %s: %s", o->model, o->device, flare_last_error());
+        eo->n_ctx = fl_sched_n_ctx(r->s);
+    }
+    if (!r->s || o->check) {
+        if (fl_engine_new(&r->e, m, eo))
+            return cli_fail("%s: %s", o->model, flare_last_error());
+    }
+    if (r->s && r->e) {
+        fl_xcheck_opts xo;
+        fl_xcheck_default_opts(&xo);
+        xo.forced = 0; /* the device generates on its own stream; the reference follows */
+        if (fl_xcheck_new(&r->x, m, r->e, r->s, &xo))
+            return cli_fail("--check: %s", flare_last_error());
+    }
+    return 0;
+}
+
+/* "avx512 kernels" or "device csim" for the timing line. */
+static void runner_name(const runner *r, const run_opts *o, char *buf, size_t n)
+{
+    if (r->s)
+        snprintf(buf, n, "device %s%s", o->device, r->x ? ", checked against cpu" : "");
+    else
+        snprintf(buf, n, "%s kernels", fl_engine_kernels(r->e));
+}
+
 /* ---- run ------------------------------------------------------------------------------------ */
 
 int cmd_run(int argc, char **argv)
@@ -274,7 +378,8 @@ int cmd_run(int argc, char **argv)
     int status = 1;
     fl_model *m = NULL;
     fl_tokenizer *tok = NULL;
-    fl_engine *e = NULL;
+    runner r = {0};
+    char what[96];
     fl_sampler *smp = NULL;
     FILE *lf = NULL;
     int32_t *prompt = NULL, *gen = NULL;
@@ -316,10 +421,9 @@ int cmd_run(int argc, char **argv)
     eo.scalar = o.scalar;
     if (o.n_batch)
         eo.n_batch = (uint32_t)o.n_batch;
-    if (fl_engine_new(&e, &m->llama, &eo)) {
-        cli_fail("%s: %s", o.model, flare_last_error());
+    if (runner_open(&r, &o, &m->llama, &n_ctx, &eo))
         goto done;
-    }
+    runner_name(&r, &o, what, sizeof what);
     if (fl_sampler_new(&smp, &o.sp, hp->n_vocab)) {
         cli_fail("%s", flare_last_error());
         goto done;
@@ -365,7 +469,7 @@ int cmd_run(int argc, char **argv)
 
     // prefill
     double t0 = now_s();
-    if (fl_engine_eval(e, prompt, (uint32_t)n_prompt)) {
+    if (runner_eval(&r, prompt, (uint32_t)n_prompt)) {
         cli_fail("%s", flare_last_error());
         goto done;
     }
@@ -375,7 +479,7 @@ int cmd_run(int argc, char **argv)
 
     // generate: sample from the current logits, print, evaluate the token
     for (uint64_t step = 0; step < o.n_predict; step++) {
-        const float *logits = fl_engine_logits(e);
+        const float *logits = runner_logits(&r);
         if (lf && fwrite(logits, sizeof(float), hp->n_vocab, lf) != hp->n_vocab) {
             cli_fail("--logits: write to '%s' failed", o.logits_path);
             goto done;
@@ -401,12 +505,12 @@ int cmd_run(int argc, char **argv)
         }
         if (step + 1 == o.n_predict)
             break;
-        if (fl_engine_n_past(e) >= n_ctx) {
+        if (runner_n_past(&r) >= n_ctx) {
             stop = "context";
             break;
         }
         double t1 = now_s();
-        if (fl_engine_eval(e, &t, 1)) {
+        if (runner_eval(&r, &t, 1)) {
             cli_fail("%s", flare_last_error());
             goto done;
         }
@@ -427,9 +531,10 @@ int cmd_run(int argc, char **argv)
     if (o.json) {
         printf("{\"model\":");
         json_str(stdout, o.model, strlen(o.model));
-        printf(",\"n_vocab\":%u,\"n_ctx\":%u,\"threads\":%u,\"kernels\":\"%s\",\"seed\":%" PRIu64
-               ",\"prompt_ids\":",
-               hp->n_vocab, n_ctx, eo.n_threads, fl_engine_kernels(e), o.sp.seed);
+        printf(",\"n_vocab\":%u,\"n_ctx\":%u,\"threads\":%u,\"device\":\"%s\",\"kernels\":\"%s\","
+               "\"seed\":%" PRIu64 ",\"prompt_ids\":",
+               hp->n_vocab, n_ctx, eo.n_threads, o.device ? o.device : "cpu",
+               r.e ? fl_engine_kernels(r.e) : o.device, o.sp.seed);
         json_ids(stdout, prompt, n_prompt);
         printf(",\"generated_ids\":");
         json_ids(stdout, gen, n_gen);
@@ -446,10 +551,14 @@ int cmd_run(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr,
             "flare: load %.1f ms | prompt %zu tokens, %.1f ms, %.2f tok/s | decode %zu tokens, "
-            "%.1f ms, %.2f tok/s | %u threads, %s kernels, stop: %s\n",
+            "%.1f ms, %.2f tok/s | %u threads, %s, stop: %s\n",
             t_load * 1e3, n_prompt, t_prompt * 1e3, pp_tok_s, n_decoded, t_decode * 1e3, tg_tok_s,
-            eo.n_threads, fl_engine_kernels(e), stop);
+            eo.n_threads, what, stop);
     status = 0;
+    if (r.s)
+        fl_sched_print_stats(r.s, stderr);
+    if (r.x && fl_xcheck_report(r.x, stderr))
+        status = 2; /* the device diverged from the reference: named in the report */
     if (lf && fclose(lf)) {
         cli_fail("--logits: write to '%s' failed", o.logits_path);
         status = 1;
@@ -465,7 +574,7 @@ done:
     free(prompt);
     free(gen);
     fl_sampler_free(smp);
-    fl_engine_free(e);
+    runner_free(&r);
     fl_tokenizer_free(tok);
     fl_model_free(m);
     return status;

@@ -17,6 +17,7 @@
 #include "flare/fp16.h"
 #include "flare/ggml.h"
 #include "host/crosscheck.h"
+#include "tests/common/testutil.h"
 #include "host/mkmodel.h"
 #include "host/model.h"
 #include "host/scheduler.h"
@@ -200,15 +201,14 @@ Test(crosscheck, corrupted_attn_output_fails_at_layer_2)
 
 /* ---- flare check ----------------------------------------------------------------------------- */
 
-/* Run a command; returns its exit status, output (stdout + stderr) in out. */
+/* Run a command; returns its exit status, its output (truncated to cap) in out. */
 static int sh(const char *cmd, char *out, size_t cap)
 {
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "%s", cmd);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char *o;
+    int st = t_run(cmd, &o);
+    snprintf(out, cap, "%s", o);
+    free(o);
+    return st;
 }
 
 Test(crosscheck, flare_check_cli_passes, .timeout = 120)

@@ -15,6 +15,7 @@
 #include "flare/error.h"
 #include "host/gguf.h"
 #include "host/info.h"
+#include "tests/common/testutil.h"
 #include "host/mkmodel.h"
 
 #define STORIES FLARE_TESTDATA "/llamacpp/stories15M-Q8_0.gguf"
@@ -31,18 +32,8 @@
 
 static char *run_cli(const char *args, int *status)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", FLARE_BIN, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert(p);
-    size_t cap = 1 << 20, n = 0;
-    char *out = malloc(cap);
-    size_t got;
-    while ((got = fread(out + n, 1, cap - 1 - n, p)) > 0)
-        n += got;
-    out[n] = '\0';
-    int st = pclose(p);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char *out;
+    *status = t_flare(args, &out);
     return out;
 }
 

@@ -17,6 +17,7 @@
 #include "flare/ggml.h"
 #include "host/gguf.h"
 #include "host/mkmodel.h"
+#include "tests/common/testutil.h"
 #include "host/tokenizer.h"
 #include "host/vocab_builtin.h"
 #include "ref/quants.h"
@@ -68,14 +69,11 @@ static bool str_is(gguf_str s, const char *z) { return gguf_str_eq(s, z); }
  * process did not exit normally (a crash). */
 static int run_cli(const char *args, char *out, size_t cap)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", FLARE_BIN, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "popen %s", cmd);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char *o;
+    int st = t_flare(args, &o);
+    snprintf(out, cap, "%s", o);
+    free(o);
+    return st;
 }
 
 /* ---- determinism -------------------------------------------------------------------------------- */

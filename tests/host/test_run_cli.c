@@ -13,27 +13,9 @@
 #include "flare/error.h"
 #include "flare/ggml.h"
 #include "host/gguf.h"
+#include "tests/common/testutil.h"
 
 #define PEER FLARE_TESTDATA "/llamacpp/stories15M-Q8_0"
-
-/* Run a shell command; returns its exit status and stdout (+ stderr when merge) in *out. */
-static int sh(const char *cmd, char **out)
-{
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "popen %s", cmd);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += r;
-        if (n + 1 == cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = 0;
-    int st = pclose(p);
-    *out = buf;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* The integers of the JSON array after "key": in s. Returns the count. */
 static int json_ids(const char *s, const char *key, int *ids, int max)
@@ -76,7 +58,7 @@ Test(run_cli, json_greedy_and_logits_vs_llamacpp, .timeout = 60)
              "%s run -m %s.gguf --prompt-ids '1 9038 2501 263 931' -n 16 --temp 0 --ignore-eos "
              "-t 2 --json --logits %s 2>/dev/null",
              FLARE_BIN, PEER, logits);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     /* one JSON object on one line, with the fields */
     cr_expect_eq(out[0], '{');
     cr_expect_eq(strchr(out, '\n'), strrchr(out, '\n'), "one line: %s", out);
@@ -122,7 +104,7 @@ Test(run_cli, tokenized_prompt_and_text_stream)
     snprintf(cmd, sizeof cmd,
              "%s run -m %s.gguf -p 'Once upon a time' -n 4 --temp 0 -t 1 --json 2>/dev/null",
              FLARE_BIN, PEER);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     int ids[8];
     cr_assert_eq(json_ids(out, "prompt_ids", ids, 8), 5, "%s", out);
     const int want[5] = {1, 9038, 2501, 263, 931}; /* llama.cpp's ids, BOS first */
@@ -132,7 +114,7 @@ Test(run_cli, tokenized_prompt_and_text_stream)
     /* plain mode: the prompt, then the text, on stdout; timings on stderr */
     snprintf(cmd, sizeof cmd, "%s run -m %s.gguf -p 'Once upon a time' -n 3 --temp 0 2>&1",
              FLARE_BIN, PEER);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     cr_expect(strstr(out, "Once upon a time galax galax galax\n"), "%s", out);
     cr_expect(strstr(out, "tok/s"), "%s", out);
     free(out);
@@ -145,10 +127,10 @@ Test(run_cli, seeded_sampling_reproducible)
                       "--top-p 0.99 --min-p 0.01 --repeat-penalty 1.1 --seed %d --json "
                       "2>/dev/null";
     snprintf(cmd, sizeof cmd, fmt, FLARE_BIN, PEER, 11);
-    cr_assert_eq(sh(cmd, &a), 0);
-    cr_assert_eq(sh(cmd, &b), 0);
+    cr_assert_eq(t_run(cmd, &a), 0);
+    cr_assert_eq(t_run(cmd, &b), 0);
     snprintf(cmd, sizeof cmd, fmt, FLARE_BIN, PEER, 12);
-    cr_assert_eq(sh(cmd, &c), 0);
+    cr_assert_eq(t_run(cmd, &c), 0);
     int ia[16], ib[16], ic[16];
     cr_assert_eq(json_ids(a, "generated_ids", ia, 16), 12);
     cr_assert_eq(json_ids(b, "generated_ids", ib, 16), 12);
@@ -165,7 +147,7 @@ static void expect_fail(const char *args, const char *needle)
 {
     char cmd[2048], *out;
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", FLARE_BIN, args);
-    int rc = sh(cmd, &out);
+    int rc = t_run(cmd, &out);
     cr_expect_eq(rc, 1, "exit %d for %s: %s", rc, args, out);
     cr_expect(strstr(out, needle), "'%s': output '%s' lacks '%s'", args, out, needle);
     char *nl = strchr(out, '\n');
@@ -227,7 +209,7 @@ Test(run_cli, context_limit_stops_generation)
              "%s run -m %s.gguf --prompt-ids '1 9038 2501 263 931' -c 8 -n 20 --temp 0 "
              "--ignore-eos --json 2>/dev/null",
              FLARE_BIN, PEER);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     int gen[32];
     cr_expect_eq(json_ids(out, "generated_ids", gen, 32), 4, "%s", out);
     cr_expect(strstr(out, "\"stop\":\"context\""), "%s", out);
@@ -242,11 +224,11 @@ Test(run_cli, bench_json_and_table, .timeout = 60)
     snprintf(path, sizeof path, "%s/bench-tiny-%d.gguf", FLARE_TMPDIR, (int)getpid());
     snprintf(cmd, sizeof cmd, "%s mkmodel --preset tiny --type q4_0 --seed 3 -o %s 2>&1",
              FLARE_BIN, path);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s bench -m %s -p 16 -n 8 -r 2 -t 1,2 --json 2>/dev/null",
              FLARE_BIN, path);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     int lines = 0;
     for (char *l = out; (l = strstr(l, "{\"model\":")); l++) {
         lines++;
@@ -259,7 +241,7 @@ Test(run_cli, bench_json_and_table, .timeout = 60)
     cr_expect(!strstr(out, "\"avg_ts\":0.000"), "a zero throughput: %s", out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s bench -m %s -p 8 -n 4 -r 1 -t 1 2>/dev/null", FLARE_BIN, path);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     cr_expect(strstr(out, "| pp8 ") || strstr(out, "pp8"), "%s", out);
     cr_expect(strstr(out, "GB/s"), "%s", out);
     cr_expect(strstr(out, "peak RSS"), "%s", out);
@@ -310,7 +292,7 @@ Test(run_cli, json_escapes_random_text, .timeout = 60)
              "%s run -m %s.gguf -p 'Say \"hi\"' -n 300 --temp 3 --top-k 0 --top-p 1 --min-p 0 "
              "--seed 9 --ignore-eos --json 2>/dev/null",
              FLARE_BIN, PEER);
-    cr_assert_eq(sh(cmd, &out), 0, "%s", out);
+    cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     const char *err = json_check(out);
     cr_expect_null(err, "%s in %s", err, out);
     free(out);

@@ -1,0 +1,38 @@
+/* tests/common/testutil.c: running commands from tests (see testutil.h). */
+#include "tests/common/testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+int t_run(const char *cmd, char **out)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "popen %s", cmd);
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    cr_assert(buf);
+    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            buf = realloc(buf, cap *= 2);
+            cr_assert(buf);
+        }
+    }
+    buf[n] = '\0';
+    int st = pclose(p);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int t_flare(const char *args, char **out)
+{
+    size_t n = strlen(FLARE_BIN) + strlen(args) + 16;
+    char *cmd = malloc(n);
+    cr_assert(cmd);
+    snprintf(cmd, n, "%s %s 2>&1", FLARE_BIN, args);
+    int st = t_run(cmd, out);
+    free(cmd);
+    return st;
+}

@@ -1,0 +1,13 @@
+/* tests/common/testutil.h: helpers shared by the test files: running a command or the CLI
+ * under test and collecting what it printed. */
+#ifndef FLARE_TESTS_TESTUTIL_H
+#define FLARE_TESTS_TESTUTIL_H
+
+/* Runs a shell command; *out gets what it wrote to stdout (malloc'ed, NUL-terminated; free()).
+ * Returns the exit status, or -1 when the process did not exit normally (a crash). */
+int t_run(const char *cmd, char **out);
+
+/* Runs `FLARE_BIN args` with stderr merged into stdout, as t_run. */
+int t_flare(const char *args, char **out);
+
+#endif

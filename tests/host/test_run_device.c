@@ -1,0 +1,115 @@
+/* tests/host/test_run_device.c: `flare run --device csim --check cpu` as a user runs it: the
+ * accelerator path's acceptance runs (tiny, stories15M Q4_0 and llama.cpp's stories15M Q8_0),
+ * the device generating on its own with every layer and token checked against the CPU
+ * reference; the device alone giving llama.cpp's greedy tokens; and bad --device/--check use. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/common/testutil.h"
+
+#define PEER FLARE_TESTDATA "/llamacpp/stories15M-Q8_0"
+
+/* A model from `flare mkmodel` in the scratch dir (unique per process). */
+static void mkmodel(char *path, size_t cap, const char *preset, const char *type)
+{
+    snprintf(path, cap, "%s/rundev_%s_%s_%d.gguf", FLARE_TMPDIR, preset, type, (int)getpid());
+    char args[1024], *out;
+    snprintf(args, sizeof args, "mkmodel --preset %s --type %s --seed 7 -o %s", preset, type, path);
+    cr_assert_eq(t_flare(args, &out), 0, "%s", out);
+    free(out);
+}
+
+/* flare run on the csim device with the CPU cross-check; the verdict must be PASS, exit 0. */
+static void check_passes(const char *model, const char *extra)
+{
+    char args[2048], *out;
+    snprintf(args, sizeof args,
+             "run -m %s -p 'Once upon a time' --device csim --check cpu -n 32 %s", model, extra);
+    int st = t_flare(args, &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_assert(strstr(out, "check: PASS"), "%s", out);
+    cr_assert(strstr(out, "device csim, checked against cpu"), "%s", out);
+    cr_assert(strstr(out, "per layer (residual stream"), "the table is printed: %s", out);
+    cr_assert(strstr(out, "qmatmul") && strstr(out, "attention launches"), "stats: %s", out);
+    free(out);
+}
+
+Test(run_device, tiny_csim_check_cpu, .timeout = 120)
+{
+    char m[512];
+    mkmodel(m, sizeof m, "tiny", "q8_0");
+    check_passes(m, "--temp 0");
+    check_passes(m, "--seed 3"); /* sampled, not only greedy */
+    unlink(m);
+}
+
+Test(run_device, stories15M_q4_0_csim_check_cpu, .timeout = 240)
+{
+    char m[512];
+    mkmodel(m, sizeof m, "stories15M", "q4_0");
+    check_passes(m, "--temp 0");
+    unlink(m);
+}
+
+Test(run_device, stories15M_q8_0_llamacpp_csim_check_cpu, .timeout = 240)
+{
+    check_passes(PEER ".gguf", "--temp 0");
+}
+
+/* The device alone, greedy from llama.cpp's prompt ids: the same 16 tokens llama.cpp chose. */
+Test(run_device, csim_alone_gives_llamacpp_tokens, .timeout = 240)
+{
+    FILE *f = fopen(PEER ".greedy.txt", "r");
+    cr_assert(f);
+    char line[4096];
+    int want[16], n = 0;
+    while (fgets(line, sizeof line, f) && n < 16) {
+        int step, id;
+        if (sscanf(line, "step %d: id %d", &step, &id) == 2)
+            want[n++] = id;
+    }
+    fclose(f);
+    cr_assert_eq(n, 16, "parsed %d steps of %s.greedy.txt", n, PEER);
+    char *out;
+    int st = t_flare("run -m " PEER ".gguf --prompt-ids '1 9038 2501 263 931' --device csim "
+                     "--temp 0 --ignore-eos -n 16 --json",
+                     &out);
+    cr_assert_eq(st, 0, "%s", out);
+    const char *p = strstr(out, "\"generated_ids\":[");
+    cr_assert(p, "%s", out);
+    p += strlen("\"generated_ids\":[");
+    for (int i = 0; i < 16; i++) {
+        char *end;
+        long id = strtol(p, &end, 10);
+        cr_assert(end != p, "id %d missing: %s", i, out);
+        cr_expect_eq(id, want[i], "step %d: csim chose %ld, llama.cpp %d", i, id, want[i]);
+        p = *end == ',' ? end + 1 : end;
+    }
+    cr_assert(strstr(out, "\"device\":\"csim\""), "%s", out);
+    free(out);
+}
+
+Test(run_device, bad_device_and_check_options)
+{
+    static const struct {
+        const char *args, *msg;
+    } cases[] = {
+        {"--device csim --check gpu", "--check: only 'cpu'"},
+        {"--check cpu", "--check: needs --device"},
+        {"--device nosuch", "--device nosuch"},
+        {"--device xrt:0", "--device xrt:0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[1024], *out;
+        snprintf(args, sizeof args, "run -m %s.gguf -p hi -n 2 %s", PEER, cases[i].args);
+        int st = t_flare(args, &out);
+        cr_expect_eq(st, 1, "%s: exit %d: %s", cases[i].args, st, out);
+        cr_expect(strstr(out, cases[i].msg), "%s: %s", cases[i].args, out);
+        cr_expect(!strchr(out, '\n') || strchr(out, '\n') == out + strlen(out) - 1,
+                  "%s: one error line: %s", cases[i].args, out);
+        free(out);
+    }
+}
