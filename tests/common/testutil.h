@@ -10,4 +10,13 @@ int t_run(const char *cmd, char **out);
 /* Runs `FLARE_BIN args` with stderr merged into stdout, as t_run. */
 int t_flare(const char *args, char **out);
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* sum((a - ref)^2) / sum(ref^2) in double (the plain squared error when ref is all zero). */
+double t_nmse(const float *a, const float *ref, size_t n);
+
+/* Index of the largest element (the first of equal ones). */
+int32_t t_argmax(const float *x, size_t n);
+
 #endif

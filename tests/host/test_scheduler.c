@@ -22,6 +22,8 @@
 #include "host/scheduler.h"
 #include "ref/engine_cpu.h"
 #include "ref/quants.h"
+#include "tests/common/testutil.h"
+#include "tests/hls/hls_chain.h"
 
 #define STORIES FLARE_TESTDATA "/llamacpp/stories15M-Q8_0.gguf"
 #define GREEDY FLARE_TESTDATA "/llamacpp/stories15M-Q8_0.greedy.txt"
@@ -41,25 +43,6 @@ static void tiny_model(char *path, size_t cap, uint32_t type, const char *tag,
     mkdir(FLARE_TMPDIR, 0755);
     snprintf(path, cap, "%s/sched_%s_%d.gguf", FLARE_TMPDIR, tag, (int)getpid());
     cr_assert_eq(fl_mkmodel_write(&o, path), 0, "%s", flare_last_error());
-}
-
-static double nmse(const float *a, const float *ref, size_t n)
-{
-    double e2 = 0, r2 = 0;
-    for (size_t i = 0; i < n; i++) {
-        e2 += ((double)a[i] - ref[i]) * ((double)a[i] - ref[i]);
-        r2 += (double)ref[i] * ref[i];
-    }
-    return e2 / r2;
-}
-
-static int32_t argmax(const float *x, uint32_t n)
-{
-    uint32_t b = 0;
-    for (uint32_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
 }
 
 typedef struct {
@@ -106,12 +89,12 @@ static double compare_run(pair *p, const int32_t *prompt, uint32_t n_prompt, uin
     cr_assert_eq(fl_sched_eval(p->s, prompt, n_prompt), 0, "%s", flare_last_error());
     for (uint32_t step = 0;; step++) {
         const float *r = fl_engine_logits(p->e), *g = fl_sched_logits(p->s);
-        double e = nmse(g, r, nv);
+        double e = t_nmse(g, r, nv);
         worst = e > worst ? e : worst;
         cr_assert(e < max_nmse, "step %u: logits NMSE %g vs the CPU engine", step, e);
         /* same top-1, unless the reference's own gap between the two is within the noise (the
          * tiny models' random weights give near-ties) */
-        int32_t t = argmax(r, nv), tg = argmax(g, nv);
+        int32_t t = t_argmax(r, nv), tg = t_argmax(g, nv);
         if (tg != t) {
             double e2 = 0;
             for (uint32_t i = 0; i < nv; i++)
@@ -184,60 +167,6 @@ Test(scheduler, tiny_f16_converted)
 
 /* ---- bit-exact against the kernels called directly ----------------------------------------- */
 
-/* The forward pass of t tokens at pos with the hls/ kernels called by hand on their own state
- * (q, k, v as three matmuls; the scheduler fuses them for t = 1, which must not change a bit). */
-static void mm_direct(fl_hls_state *st, const fl_weight *w, const fl_weight *w_up,
-                      const float *x, const fl_weight *norm, const float *r, float *y,
-                      uint32_t t, uint32_t flags, float eps)
-{
-    uint32_t status = 99;
-    fl_qmatmul(st, w->data, w_up ? w_up->data : NULL, x, norm ? norm->data : NULL, r, y, w->type,
-               (uint32_t)w->ne1, (uint32_t)w->ne0, t, flags, eps, &status);
-    cr_assert_eq(status, FL_KST_OK);
-}
-
-static void forward_direct(fl_hls_state *st, const fl_llama *m, const int32_t *tok, uint32_t t,
-                           uint32_t pos, float *logits)
-{
-    const fl_llama_hparams *hp = &m->hp;
-    uint32_t d = hp->n_embd, nq = hp->n_head * hp->head_dim, nk = hp->n_head_kv * hp->head_dim;
-    float *x = malloc(sizeof(float) * t * d), *x2 = malloc(sizeof(float) * t * d);
-    float *q = malloc(sizeof(float) * t * nq), *k = malloc(sizeof(float) * t * nk);
-    float *v = malloc(sizeof(float) * t * nk), *att = malloc(sizeof(float) * t * nq);
-    float *h = malloc(sizeof(float) * t * hp->n_ff), *cs = malloc(sizeof(float) * t * hp->n_rot);
-    for (uint32_t i = 0; i < t; i++)
-        cr_assert_eq(fl_dequantize_row(m->tok_embd.type,
-                                       (const uint8_t *)m->tok_embd.data +
-                                           (uint64_t)tok[i] * m->tok_embd.row_bytes,
-                                       x + (size_t)i * d, d),
-                     0);
-    fl_rope_table(cs, pos, t, hp->n_rot, hp->rope_base);
-    for (uint32_t l = 0; l < hp->n_layer; l++) {
-        const fl_llama_layer *L = &m->layers[l];
-        mm_direct(st, &L->wq, NULL, x, &L->attn_norm, NULL, q, t, FL_QMM_NORM, hp->rms_eps);
-        mm_direct(st, &L->wk, NULL, x, &L->attn_norm, NULL, k, t, FL_QMM_NORM, hp->rms_eps);
-        mm_direct(st, &L->wv, NULL, x, &L->attn_norm, NULL, v, t, FL_QMM_NORM, hp->rms_eps);
-        uint32_t status = 99;
-        fl_attention(st, q, k, v, cs, att, l, pos, t, hp->n_head, hp->n_head_kv, hp->head_dim,
-                     hp->n_rot, 0, &status);
-        cr_assert_eq(status, FL_KST_OK);
-        mm_direct(st, &L->wo, NULL, att, NULL, x, x2, t, FL_QMM_RESID, 0);
-        mm_direct(st, &L->w_gate, &L->w_up, x2, &L->ffn_norm, NULL, h, t,
-                  FL_QMM_NORM | FL_QMM_SWIGLU, hp->rms_eps);
-        mm_direct(st, &L->w_down, NULL, h, NULL, x2, x, t, FL_QMM_RESID, 0);
-    }
-    mm_direct(st, &m->output, NULL, x + (size_t)(t - 1) * d, &m->output_norm, NULL, logits, 1,
-              FL_QMM_NORM, hp->rms_eps);
-    free(x);
-    free(x2);
-    free(q);
-    free(k);
-    free(v);
-    free(att);
-    free(h);
-    free(cs);
-}
-
 /* Prompt of 5 in passes of 3 + 2, then 4 decode steps: every logits vector bit-identical. */
 Test(scheduler, bit_exact_with_direct_kernel_calls)
 {
@@ -252,13 +181,13 @@ Test(scheduler, bit_exact_with_direct_kernel_calls)
     float *want = malloc(sizeof(float) * nv);
     int32_t toks[9] = {1, 11, 22, 33, 44, 0, 0, 0, 0};
     cr_assert_eq(fl_sched_eval(p.s, toks, 5), 0, "%s", flare_last_error());
-    forward_direct(st, m, toks, 3, 0, want);
-    forward_direct(st, m, toks + 3, 2, 3, want);
+    hls_chain_forward(st, m, toks, 3, 0, 0, want);
+    hls_chain_forward(st, m, toks + 3, 2, 3, 0, want);
     cr_assert_arr_eq(fl_sched_logits(p.s), want, sizeof(float) * nv, "prompt logits differ");
     for (uint32_t i = 5; i < 9; i++) {
-        toks[i] = argmax(want, nv);
+        toks[i] = t_argmax(want, nv);
         cr_assert_eq(fl_sched_eval(p.s, &toks[i], 1), 0, "%s", flare_last_error());
-        forward_direct(st, m, &toks[i], 1, i, want);
+        hls_chain_forward(st, m, &toks[i], 1, i, 0, want);
         cr_assert_arr_eq(fl_sched_logits(p.s), want, sizeof(float) * nv, "step %u differs", i);
     }
     free(want);
@@ -296,11 +225,11 @@ Test(scheduler, stories15m_llamacpp_greedy)
     double worst = 0;
     for (int step = 0; step < 16; step++) {
         const float *g = fl_sched_logits(p.s);
-        double e = nmse(g, fl_engine_logits(p.e), nv);
+        double e = t_nmse(g, fl_engine_logits(p.e), nv);
         worst = e > worst ? e : worst;
         cr_assert(e < 5e-4, "step %d: NMSE %g vs the CPU engine", step, e);
         /* the device's own greedy choice must be llama.cpp's */
-        int32_t t = argmax(g, nv);
+        int32_t t = t_argmax(g, nv);
         cr_assert_eq(t, chosen[step], "step %d: device chose %d, llama.cpp %d", step, t,
                      chosen[step]);
         cr_assert_eq(fl_engine_eval(p.e, &t, 1), 0);
@@ -315,7 +244,7 @@ Test(scheduler, stories15m_llamacpp_greedy)
     cr_assert_eq(fl_sched_eval(p.s, prompt, 5), 0);
     cr_assert_eq(fl_engine_eval(p.e, prompt, 5), 0);
     memcpy(first, fl_sched_logits(p.s), sizeof(float) * nv);
-    cr_assert(nmse(first, fl_engine_logits(p.e), nv) < 5e-4);
+    cr_assert(t_nmse(first, fl_engine_logits(p.e), nv) < 5e-4);
     free(first);
     close_pair(&p);
 }

@@ -24,19 +24,9 @@
 #include "ref/engine_mm.h"
 #include "ref/quants.h"
 #include "ref/threadpool.h"
+#include "tests/common/testutil.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
-
-static double nmse(const float *a, const float *ref, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - ref[i];
-        num += d * d;
-        den += (double)ref[i] * ref[i];
-    }
-    return den > 0 ? num / den : num;
-}
 
 static double nmse_d(const float *a, const double *ref, size_t n)
 {
@@ -47,15 +37,6 @@ static double nmse_d(const float *a, const double *ref, size_t n)
         den += ref[i] * ref[i];
     }
     return den > 0 ? num / den : num;
-}
-
-static int argmax(const float *x, size_t n)
-{
-    size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int)b;
 }
 
 /* Write a preset model of `type` into FLARE_TMPDIR and open it. */
@@ -252,7 +233,7 @@ static double vs_float64_t(const char *preset, uint32_t type, uint32_t kv, uint3
         const float *got = fl_engine_logits(e);
         double err = nmse_d(got, want, V);
         worst = err > worst ? err : worst;
-        int32_t tok = argmax(got, V);
+        int32_t tok = t_argmax(got, V);
         ref_step(&r, tok, want);
         cr_assert_eq(fl_engine_eval(e, &tok, 1), 0, "%s", flare_last_error());
     }
@@ -402,10 +383,10 @@ static void peer_run(uint32_t threads, int scalar, uint32_t kv)
     double worst = 0;
     for (int s = 0; s < PEER_STEPS; s++) {
         const float *got = fl_engine_logits(e);
-        double err = nmse(got, want + (size_t)s * PEER_VOCAB, PEER_VOCAB);
+        double err = t_nmse(got, want + (size_t)s * PEER_VOCAB, PEER_VOCAB);
         worst = err > worst ? err : worst;
         cr_expect_lt(err, 1e-4, "step %d: logits NMSE %.3g vs llama.cpp", s, err);
-        int32_t tok = argmax(got, PEER_VOCAB);
+        int32_t tok = t_argmax(got, PEER_VOCAB);
         cr_expect_eq(tok, greedy[s], "step %d: token %d, llama.cpp chose %d", s, tok, greedy[s]);
         cr_assert_eq(fl_engine_eval(e, &tok, 1), 0);
     }
@@ -442,7 +423,7 @@ static void run_greedy(const fl_model *m, fl_engine *e, int32_t *toks, float *lo
     }
     for (int s = 0; s < 6; s++) {
         memcpy(logits + (size_t)s * V, fl_engine_logits(e), V * sizeof(float));
-        toks[s] = argmax(fl_engine_logits(e), V);
+        toks[s] = t_argmax(fl_engine_logits(e), V);
         cr_assert_eq(fl_engine_eval(e, &toks[s], 1), 0);
     }
 }
@@ -466,7 +447,7 @@ static void compare_paths(uint32_t type)
         run_greedy(m, e, tb, lb, cfg[c].batch1);
         fl_engine_free(e);
         for (int s = 0; s < 6; s++) {
-            double err = nmse(lb + (size_t)s * V, la + (size_t)s * V, V);
+            double err = t_nmse(lb + (size_t)s * V, la + (size_t)s * V, V);
             /* float weights: rounding order only; quantized: a last-bit difference can flip
              * one activation's Q8_0 rounding, which moves the logits by up to ~1e-4 */
             double tol = type == FL_TYPE_F16 || type == FL_TYPE_F32 ? 1e-6 : 1e-3;
@@ -516,7 +497,7 @@ Test(engine, mm_rows_vs_vec_dot)
         fl_mm_rows(&kern, &w, x, xq, T, 3, 20, y1); /* split ranges as threads do */
         fl_mm_rows(&kern, &w, x, xq, T, 0, 3, y1);
         fl_mm_rows(&kern, &w, x, xq, T, 20, rows, y1);
-        cr_expect_lt(nmse(y1, y0, rows * T), 1e-10, "%s (%s)", fl_type_name(types[ti]), kern.name);
+        cr_expect_lt(t_nmse(y1, y0, rows * T), 1e-10, "%s (%s)", fl_type_name(types[ti]), kern.name);
         free(wd);
     }
     free(wf), free(x), free(xq);
@@ -566,10 +547,10 @@ Test(engine, att_head_simd_vs_scalar)
                 q[i] = (float)sin(i * 1.3 + n);
             fl_att_head_f16_scalar(q, kh, vh, 80, nk, hd, 0.25f, sc, o0);
             f16_simd(q, kh, vh, 80, nk, hd, 0.25f, sc, o1);
-            cr_expect_lt(nmse(o1, o0, hd), 1e-10, "f16 hd %u n_kv %u", hd, nk);
+            cr_expect_lt(t_nmse(o1, o0, hd), 1e-10, "f16 hd %u n_kv %u", hd, nk);
             fl_att_head_f32_scalar(q, kf, vf, 80, nk, hd, 0.25f, sc, o0);
             f32_simd(q, kf, vf, 80, nk, hd, 0.25f, sc, o1);
-            cr_expect_lt(nmse(o1, o0, hd), 1e-10, "f32 hd %u n_kv %u", hd, nk);
+            cr_expect_lt(t_nmse(o1, o0, hd), 1e-10, "f32 hd %u n_kv %u", hd, nk);
         }
     float g0[77], g1[77], u[77];
     for (int i = 0; i < 77; i++) {
@@ -578,13 +559,13 @@ Test(engine, att_head_simd_vs_scalar)
     }
     fl_swiglu_scalar(g0, u, 77);
     fl_swiglu_select(1)(g1, u, 77);
-    cr_expect_lt(nmse(g1, g0, 77), 1e-12);
+    cr_expect_lt(t_nmse(g1, g0, 77), 1e-12);
 
     /* RMSNorm, RoPE (n_rot 8..48, with a scalar tail), fp16 rows: bit-exact or rounding only */
     float r0[77], r1[77], cs[48];
     fl_rmsnorm_scalar(r0, u, g1, 77, 1e-5f);
     fl_rmsnorm_select(1)(r1, u, g1, 77, 1e-5f);
-    cr_expect_lt(nmse(r1, r0, 77), 1e-12);
+    cr_expect_lt(t_nmse(r1, r0, 77), 1e-12);
     for (uint32_t n_rot = 8; n_rot <= 48; n_rot += 20) {
         for (uint32_t i = 0; i < n_rot; i += 2)
             cs[i] = (float)cos(i * 0.4), cs[i + 1] = (float)sin(i * 0.4);
@@ -592,7 +573,7 @@ Test(engine, att_head_simd_vs_scalar)
         memcpy(r1, u, sizeof r1);
         fl_rope_scalar(r0, cs, n_rot);
         fl_rope_select(1)(r1, cs, n_rot);
-        cr_expect_lt(nmse(r1, r0, n_rot), 1e-12, "n_rot %u", n_rot);
+        cr_expect_lt(t_nmse(r1, r0, n_rot), 1e-12, "n_rot %u", n_rot);
         cr_expect_float_eq(r0[n_rot], u[n_rot], 0, "dims past n_rot untouched");
     }
     uint16_t h0[77], h1[77];
