@@ -32,7 +32,8 @@ LIB_SO   := $(BUILD)/libflare.so
 FLARE    := $(BUILD)/flare
 TESTS    := $(BUILD)/tests/flare_tests
 
-.PHONY: all lib cli test test-run asan fuzz demo bench install clean help deps check-criterion
+.PHONY: all lib cli test test-run asan fuzz demo bench install clean help deps check-criterion \
+        sim test-hw lint-hw check-verilator
 all: lib cli
 
 help:
@@ -42,6 +43,8 @@ help:
 	@echo "  make demo       generate a model with 'flare mkmodel' and run it"
 	@echo "  make bench      benchmarks (results belong in docs/perf.md)"
 	@echo "  make asan       the whole test suite under ASan + UBSan (clang)"
+	@echo "  make sim        Verilator models of hw/ with their testbenches (build/sim/)"
+	@echo "  make test-hw    lint hw/, check the generated registers, run the RTL testbenches"
 	@echo "  make fuzz       libFuzzer targets (FUZZ_SECONDS=60 each)"
 	@echo "  make install    PREFIX=/usr/local: program, library, headers, pkg-config file"
 	@echo "  make clean      remove build/"
@@ -90,6 +93,7 @@ test-run: all $(TESTS)
 	@mkdir -p $(BUILD)/tmp
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	    $(TESTS) --jobs=$(or $(JOBS),2) $(TEST_ARGS)
+	$(if $(SAN),,@$(MAKE) --no-print-directory test-hw)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, built with clang.
 asan: deps
@@ -130,6 +134,118 @@ bench: all $(BUILD)/bench_kernels
 $(BUILD)/bench_kernels: tools/bench_kernels.c $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
+# ---- RTL (hw/) and its Verilator testbenches (sim/) ----
+# `make sim` builds one Verilator model per unit under $(BUILD)/sim/<unit>/Vtb (C++ at -O1 to
+# keep the compiles short); `make test-hw` lints every hw/ file (verilator -Wall, module name =
+# file name), checks hw/generated/qmatmul_regs.vh against sim/gen_regs.c, and runs each model;
+# each prints "N passed, M failed". `make test` runs it after the Criterion suite (not under SAN).
+SIM       := $(BUILD)/sim
+VERILATOR ?= verilator
+HW_SRC    := $(sort $(wildcard hw/*.v hw/fp/*.v))
+HW_INC    := -Ihw -Ihw/fp -Ihw/generated
+HW_REGS   := hw/generated/qmatmul_regs.vh
+FP_CORE   := hw/fp/fp32_round_pack.v hw/fp/fp_pipe.v
+VL_BUILD   = $(VERILATOR) --cc --exe --build -O1 -MAKEFLAGS OPT_FAST=-O1 $(HW_INC) \
+             -CFLAGS "-O1 -ffp-contract=off -I$(CURDIR)/include -I$(CURDIR) -I$(CURDIR)/sim $(1)" \
+             -Mdir $(SIM)/$(or $(3),$(2)) --top-module $(2) -o Vtb
+SIM_MODELS := $(SIM)/fp32_add/Vtb $(SIM)/fp32_mul/Vtb $(SIM)/int32_to_fp32/Vtb \
+              $(SIM)/fp16_to_fp32/Vtb $(SIM)/qmatmul_ctrl/Vtb $(SIM)/tb_qblock_top/Vtb \
+              $(SIM)/lanesum_lat8/Vtb $(SIM)/lanesum_lat2/Vtb $(SIM)/fp32_div/Vtb $(SIM)/fp32_sqrt/Vtb \
+              $(SIM)/fp32_to_fp16/Vtb $(SIM)/fp32_exp/Vtb $(SIM)/q8_quant32/Vtb
+
+sim: $(SIM_MODELS)
+
+check-verilator:
+	@command -v $(VERILATOR) >/dev/null || { echo "flare: $(VERILATOR) not found: \
+	    'make deps' (scripts/deps.sh) or 'apt-get install verilator' installs it"; exit 1; }
+$(SIM_MODELS): | check-verilator
+
+$(SIM)/gen_regs: sim/gen_regs.c include/flare/kernels.h include/flare/ggml.h hls/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+# The generated register map is committed; make rewrites it when the headers change.
+# (Replaced atomically, and only when its text changes.)
+$(HW_REGS): $(SIM)/gen_regs
+	@$(SIM)/gen_regs $(SIM)/qmatmul_regs.vh && { cmp -s $(SIM)/qmatmul_regs.vh $@ || { \
+	    echo "regenerated $@"; cp $(SIM)/qmatmul_regs.vh $@.tmp.$$$$ && mv $@.tmp.$$$$ $@; }; }
+
+$(SIM)/fp32_add/Vtb: hw/fp/fp32_add.v $(FP_CORE) sim/tb_fp32_binop.cpp sim/tb_common.h
+	$(call VL_BUILD,-DTB_ADD -DTB_LATENCY=2,fp32_add) -GLATENCY=2 $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp32_binop.cpp >$(SIM)/fp32_add.log 2>&1 || { cat $(SIM)/fp32_add.log; exit 1; }
+
+$(SIM)/fp32_mul/Vtb: hw/fp/fp32_mul.v $(FP_CORE) sim/tb_fp32_binop.cpp sim/tb_common.h
+	$(call VL_BUILD,-DTB_MUL -DTB_LATENCY=2,fp32_mul) -GLATENCY=2 $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp32_binop.cpp >$(SIM)/fp32_mul.log 2>&1 || { cat $(SIM)/fp32_mul.log; exit 1; }
+
+$(SIM)/int32_to_fp32/Vtb: hw/fp/int32_to_fp32.v $(FP_CORE) sim/tb_int32_to_fp32.cpp sim/tb_common.h
+	$(call VL_BUILD,-DTB_LATENCY=1,int32_to_fp32) -GLATENCY=1 $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_int32_to_fp32.cpp >$(SIM)/int32_to_fp32.log 2>&1 || { cat $(SIM)/int32_to_fp32.log; exit 1; }
+
+$(SIM)/fp16_to_fp32/Vtb: hw/fp/fp16_to_fp32.v hw/fp/fp_pipe.v sim/tb_fp16_to_fp32.cpp sim/tb_common.h include/flare/fp16.h
+	$(call VL_BUILD,-DTB_LATENCY=1,fp16_to_fp32) -GLATENCY=1 $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp16_to_fp32.cpp >$(SIM)/fp16_to_fp32.log 2>&1 || { cat $(SIM)/fp16_to_fp32.log; exit 1; }
+
+$(SIM)/qmatmul_ctrl/Vtb: hw/qmatmul_ctrl.v hw/axil_ctrl.v $(HW_REGS) sim/tb_axil.cpp sim/tb_common.h include/flare/kernels.h
+	$(call VL_BUILD,,qmatmul_ctrl) $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_axil.cpp >$(SIM)/qmatmul_ctrl.log 2>&1 || { cat $(SIM)/qmatmul_ctrl.log; exit 1; }
+
+$(SIM)/tb_qblock_top/Vtb: sim/tb_qblock_top.v hw/qblock_decode.v hw/q8_mac32.v hw/qblock_dot.v \
+    hw/fp/int32_to_fp32.v hw/fp/fp16_to_fp32.v hw/fp/fp32_mul.v $(FP_CORE) $(HW_REGS) \
+    sim/tb_qblock.cpp sim/tb_common.h include/flare/fp16.h include/flare/ggml.h
+	$(call VL_BUILD,-DTB_LATENCY=5,tb_qblock_top) -GLAT_A=3 -GLAT_B=2 \
+	    $(filter %.v,$^) $(CURDIR)/sim/tb_qblock.cpp >$(SIM)/tb_qblock_top.log 2>&1 || { cat $(SIM)/tb_qblock_top.log; exit 1; }
+
+$(SIM)/fp32_div/Vtb: hw/fp/fp32_div.v hw/fp/fp32_round_pack.v sim/tb_fp32_div.cpp sim/tb_common.h
+	$(call VL_BUILD,,fp32_div) $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp32_div.cpp >$(SIM)/fp32_div.log 2>&1 || { cat $(SIM)/fp32_div.log; exit 1; }
+
+$(SIM)/fp32_sqrt/Vtb: hw/fp/fp32_sqrt.v hw/fp/fp32_round_pack.v sim/tb_fp32_sqrt.cpp sim/tb_common.h
+	$(call VL_BUILD,,fp32_sqrt) $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp32_sqrt.cpp >$(SIM)/fp32_sqrt.log 2>&1 || { cat $(SIM)/fp32_sqrt.log; exit 1; }
+
+$(SIM)/fp32_to_fp16/Vtb: hw/fp/fp32_to_fp16.v hw/fp/fp_pipe.v sim/tb_fp32_to_fp16.cpp sim/tb_common.h include/flare/fp16.h
+	$(call VL_BUILD,-DTB_LATENCY=1,fp32_to_fp16) -GLATENCY=1 $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp32_to_fp16.cpp >$(SIM)/fp32_to_fp16.log 2>&1 || { cat $(SIM)/fp32_to_fp16.log; exit 1; }
+
+$(SIM)/fp32_exp/Vtb: hw/fp/fp32_exp.v hw/fp/fp_pipe.v sim/tb_fp32_exp.cpp sim/tb_common.h hls/numerics.h
+	$(call VL_BUILD,-DTB_LATENCY=4,fp32_exp) -GLATENCY=4 $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp32_exp.cpp >$(SIM)/fp32_exp.log 2>&1 || { cat $(SIM)/fp32_exp.log; exit 1; }
+
+$(SIM)/q8_quant32/Vtb: hw/q8_quant32.v hw/q8_rne_clamp.v hw/fp/fp32_div.v hw/fp/fp32_mul.v \
+    hw/fp/fp32_to_fp16.v $(FP_CORE) sim/tb_q8_quant.cpp sim/tb_common.h hls/numerics.h
+	$(call VL_BUILD,,q8_quant32) $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_q8_quant.cpp >$(SIM)/q8_quant32.log 2>&1 || { cat $(SIM)/q8_quant32.log; exit 1; }
+
+# The 8-lane sum at the longest adder latency it allows (forwarding every cycle) and a short one.
+LANESUM_SRC := hw/fp/fp32_lanesum.v hw/fp/fp32_tree8.v hw/fp/fp32_add.v $(FP_CORE) \
+               sim/tb_lanesum.cpp sim/tb_common.h hls/numerics.h
+$(SIM)/lanesum_lat%/Vtb: $(LANESUM_SRC)
+	$(call VL_BUILD,,fp32_lanesum,lanesum_lat$*) -GADD_LAT=$* $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_lanesum.cpp >$(SIM)/lanesum_lat$*.log 2>&1 || { cat $(SIM)/lanesum_lat$*.log; exit 1; }
+
+# Lint: every hw/ file as a top (verilator -Wall); where yosys is installed, also its parser and
+# `check` on every top (yosys is optional: not in scripts/deps.sh).
+lint-hw: $(HW_REGS) | check-verilator
+	@for f in $(HW_SRC); do \
+	  $(VERILATOR) --lint-only -Wall $(HW_INC) --top-module $$(basename $$f .v) $(HW_SRC) \
+	    || { echo "lint-hw: $$f is not verilator -Wall clean"; exit 1; }; \
+	done; echo "lint-hw: $(words $(HW_SRC)) files clean (verilator --lint-only -Wall)"
+	@if command -v yosys >/dev/null; then \
+	  for f in $(HW_SRC); do \
+	    yosys -q -p "read_verilog $(HW_INC) $(HW_SRC); hierarchy -check -top $$(basename $$f .v); \
+	      proc; opt -fast; check -assert" || { echo "lint-hw: yosys rejects $$f"; exit 1; }; \
+	  done; echo "lint-hw: yosys reads and checks every top"; \
+	else echo "lint-hw: yosys not installed, its check skipped"; fi
+
+test-hw: lint-hw sim $(SIM)/gen_regs
+	@$(SIM)/gen_regs $(SIM)/qmatmul_regs.check.vh && cmp -s $(SIM)/qmatmul_regs.check.vh $(HW_REGS) \
+	    || { echo "test-hw: $(HW_REGS) differs from what sim/gen_regs.c writes"; exit 1; }
+	@echo "test-hw: $(HW_REGS) matches include/flare/kernels.h"
+	@fail=0; for m in $(SIM_MODELS); do \
+	  echo "== $$m"; $$m || fail=1; \
+	done; [ $$fail -eq 0 ] || { echo "test-hw: FAILED"; exit 1; }; echo "test-hw: all passed"
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/flare
 	install -m 755 $(FLARE) $(DESTDIR)$(PREFIX)/bin/flare
@@ -145,5 +261,32 @@ install: all
 
 clean:
 	rm -rf build
+
+# ---- CUDA reference engine (ref/cuda/, docs/cuda.md) -------------------------------------------
+# build/libflare_cuda.so, dlopen()ed by ref/engine_cuda.c, built when nvcc is found (PATH, else
+# /usr/local/cuda/bin) and then part of `all`; rebuilt only when ref/cuda/ changes. cudart is
+# linked statically, so only the driver (libcuda.so.1) is needed at run time.
+ifeq ($(origin NVCC),undefined)
+NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
+endif
+CUDA_ARCH  ?= -gencode arch=compute_90,code=[sm_90,compute_90]
+CUDA_FLAGS := -std=c++17 -O3 $(CUDA_ARCH) -cudart static -shared -Xcompiler -fPIC,-Wall,-Wextra \
+              -Werror=all-warnings -Iinclude -I.
+CUDA_LIB   := $(BUILD)/libflare_cuda.so
+.PHONY: cuda bench-cuda
+ifneq ($(NVCC),)
+all: cuda
+cuda: $(CUDA_LIB) $(BUILD)/bench_cuda
+$(CUDA_LIB): $(wildcard ref/cuda/*.cu ref/cuda/*.cuh ref/cuda/*.h) include/flare/llama.h
+	@mkdir -p $(dir $@)
+	$(NVCC) $(CUDA_FLAGS) -o $@ ref/cuda/engine.cu -ldl
+else
+cuda:
+	@echo "make cuda: nvcc not found (PATH, /usr/local/cuda/bin); install the CUDA toolkit" >&2; exit 1
+endif
+$(BUILD)/bench_cuda: tools/bench_cuda.c $(LIB_A)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+bench-cuda: cuda
+	$(BUILD)/bench_cuda
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

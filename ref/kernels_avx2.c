@@ -9,7 +9,7 @@
  *   vpmaddwd with ones. Q4_0/Q5_0: the stored codes u = w + off (0..15, 0..31) times x, plus
  *   a correction -off * (partial sums of x) precomputed per token and block.
  *   Lanes are converted to fp32, scaled by d_w * d_x and accumulated; one horizontal sum per
- *   row. The next group of rows is prefetched.
+ *   row. A later group of rows is prefetched (ref/kernels_impl.h).
  * - Tiled (T >= 2): 8 rows transposed in registers (lane j = row j), up to 4 tokens per
  *   weight vector; see the section below.
  * F32/F16: fp32 FMA over 8 elements, 4 rows x 2 tokens at a time. */
@@ -20,9 +20,6 @@
 #include "ref/kernels_impl.h"
 
 #define TILE_MIN_T 2 /* tokens from which the tiled kernel is used */
-/* Streaming prefetch of the next row group into L1 (A/B against prefetcht2 and prefetchnta,
- * builds run alternately: t0 best or equal from L3 and from DRAM). */
-#define PREFETCH_HINT _MM_HINT_T0
 
 // ---- activation quantization (ggml's CPU quantize_row_q8_0) ------------------------------
 
@@ -167,20 +164,23 @@ rows_1tok(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const x
           float *y, int64_t r0, int64_t r1)
 {
     const size_t bsz = block_bytes(wtype);
+    const int64_t ahead = fl_pf_rows_ahead(w_row_bytes, 4, FL_PF_MIN_BYTES);
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4) {
         const char *w0 = (const char *)W + (size_t)r * w_row_bytes;
         const char *w1 = w0 + w_row_bytes, *w2 = w1 + w_row_bytes, *w3 = w2 + w_row_bytes;
-        /* the next four rows, one group ahead: short rows defeat the hardware prefetcher */
-        const char *pf = r + 8 <= r1 ? w3 + w_row_bytes : w0;
+        /* a later group of four rows: short rows defeat the hardware prefetcher */
+        /* (Q8_0 linearly, Q4_0/Q5_0 per row: see ref/kernels_impl.h) */
+        fl_pf_span pf = fl_pf_span_init(W, w_row_bytes, r + ahead, 4, r1, nb);
+        const char *pfr = fl_pf_rows(W, w_row_bytes, r + ahead, 4, r1);
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int64_t b = 0; b < nb; b++) {
-            if ((b & 1) == 0) {
-                const char *q = pf + b * bsz;
-                _mm_prefetch(q, PREFETCH_HINT);
-                _mm_prefetch(q + w_row_bytes, PREFETCH_HINT);
-                _mm_prefetch(q + 2 * w_row_bytes, PREFETCH_HINT);
-                _mm_prefetch(q + 3 * w_row_bytes, PREFETCH_HINT);
+            if (wtype == FL_TYPE_Q8_0) {
+                fl_pf_span_step(&pf);
+            } else if (pfr && (b & 1) == 0) {
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++)
+                    _mm_prefetch(pfr + (size_t)i * w_row_bytes + (size_t)b * bsz, FL_PF_HINT);
             }
             ROW_STEP(a0, w0, p, b);
             ROW_STEP(a1, w1, p, b);
@@ -453,14 +453,22 @@ static inline float w_at(uint32_t wtype, const char *w, int64_t i)
 /* 4 rows (nr valid) x NT tokens (1 or 2); k in steps of 8, scalar tail. */
 static inline __attribute__((always_inline)) void
 float_tile(uint32_t wtype, int NT, const char *const w[4], int nr, const float *const xt[2],
-           int64_t k, float *const yt[2])
+           int64_t k, float *const yt[2], const char *pf, size_t w_row_bytes)
 {
+    const size_t esz = wtype == FL_TYPE_F16 ? 2 : 4;
     __m256 acc[4][2];
 #pragma GCC unroll 4
     for (int a = 0; a < 4; a++)
         acc[a][0] = acc[a][1] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= k; i += 8) {
+        /* pf: the same offset in rows of a later group, one 64-byte step per row: every line
+         * once */
+        if (pf && ((size_t)i * esz & 63) == 0) {
+#pragma GCC unroll 4
+            for (int a = 0; a < 4; a++)
+                _mm_prefetch(pf + a * w_row_bytes + (size_t)i * esz, FL_PF_HINT);
+        }
         __m256 xv[2];
 #pragma GCC unroll 2
         for (int c = 0; c < NT; c++)
@@ -486,7 +494,7 @@ float_tile(uint32_t wtype, int NT, const char *const w[4], int nr, const float *
 }
 
 /* Rows outer, tokens inner: four weight rows are read from memory once and reused from L1
- * for every pair of tokens. */
+ * for every pair of tokens. T = 1 streams: the next four rows are prefetched. */
 static void matmul_float(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t k,
                          const float *x, int64_t T, float *y, int64_t y_stride, int64_t r0,
                          int64_t r1)
@@ -496,19 +504,20 @@ static void matmul_float(uint32_t wtype, const void *W, size_t w_row_bytes, int6
         const char *w[4];
         for (int a = 0; a < 4; a++)
             w[a] = (const char *)W + (size_t)(r + (a < nr ? a : nr - 1)) * w_row_bytes;
+        const char *pf = T == 1 && r + 8 <= r1 ? w[0] + 4 * w_row_bytes : NULL;
         for (int64_t t = 0; t < T; t += 2) {
             const int nt = T - t >= 2 ? 2 : 1;
             const float *xt[2] = {x + t * k, x + (t + nt - 1) * k};
             float *yt[2] = {y + t * y_stride + r, y + (t + nt - 1) * y_stride + r};
             if (wtype == FL_TYPE_F16) {
                 if (nt == 2)
-                    float_tile(FL_TYPE_F16, 2, w, nr, xt, k, yt);
+                    float_tile(FL_TYPE_F16, 2, w, nr, xt, k, yt, NULL, w_row_bytes);
                 else
-                    float_tile(FL_TYPE_F16, 1, w, nr, xt, k, yt);
+                    float_tile(FL_TYPE_F16, 1, w, nr, xt, k, yt, pf, w_row_bytes);
             } else if (nt == 2) {
-                float_tile(FL_TYPE_F32, 2, w, nr, xt, k, yt);
+                float_tile(FL_TYPE_F32, 2, w, nr, xt, k, yt, NULL, w_row_bytes);
             } else {
-                float_tile(FL_TYPE_F32, 1, w, nr, xt, k, yt);
+                float_tile(FL_TYPE_F32, 1, w, nr, xt, k, yt, pf, w_row_bytes);
             }
         }
     }

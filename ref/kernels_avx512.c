@@ -8,7 +8,8 @@
  *   8/16/128); vpdpbusd(u, x) starts from -off * (partial sums of x), precomputed per token and
  *   block, so each int32 lane holds an exact partial of sum w * x. Lanes are converted, scaled
  *   by d_w * d_x (the eight d_w assembled in integer registers, one fp16 convert) and
- *   accumulated in fp32; one horizontal sum per row. The next group of rows is prefetched.
+ *   accumulated in fp32; one horizontal sum per row. A later group of rows is prefetched
+ *   (Q8_0: linearly, Q4_0/Q5_0: per row; see ref/kernels_impl.h).
  * - Tiled (T >= TILE_MIN_T, prefill): 16 weight rows are decoded to signed bytes and
  *   transposed in registers so that 32-bit lane j of a 512-bit vector holds 4 consecutive
  *   weights of row j; activations become unsigned (x + 128) and are broadcast 4 bytes at a
@@ -18,7 +19,8 @@
  *   one FMA per block, token and 16 rows. Rows are interleaved TILE_KB blocks at a time into a
  *   20 KB scratch tile and reused for all T tokens: no repacking of the weights at load, no
  *   memory beyond T * k * 1.125 bytes of prepared activations per call.
- * F32/F16 rows: fp32 FMA over 16 elements, four rows x up to four tokens at a time. */
+ * F32/F16 rows: fp32 FMA over 16 elements, four rows x up to four tokens at a time; for one
+ * token the next four rows are prefetched. */
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +31,6 @@
 #define TILE_ROWS 16 /* rows per interleaved tile (lanes of a 512-bit int32 vector) */
 #define TILE_KB 16   /* blocks of k interleaved at a time */
 #define TILE_MIN_T 2 /* tokens from which the tiled kernel is used */
-/* Streaming prefetch of the next row group into L1 (A/B against prefetcht2 and prefetchnta,
- * builds run alternately: t0 best or equal from L3 and from DRAM). */
-#define PREFETCH_HINT _MM_HINT_T0
 
 // ---- activation quantization (ggml's CPU quantize_row_q8_0) ------------------------------
 
@@ -213,20 +212,24 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
     const __m512i idxB = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     const __m512i idxC = _mm512_setr_epi32(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
     const __m512i idxD = _mm512_setr_epi32(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+    const int64_t ahead8 = fl_pf_rows_ahead(w_row_bytes, 8, FL_PF_MIN_BYTES);
+    const int64_t ahead4 = fl_pf_rows_ahead(w_row_bytes, 4, FL_PF_MIN_BYTES);
     int64_t r = r0;
     for (; r + 8 <= r1; r += 8) {
         const char *w[8];
         for (int i = 0; i < 8; i++)
             w[i] = (const char *)W + (size_t)(r + i) * w_row_bytes;
-        /* the next eight rows, one group ahead: short rows defeat the hardware prefetcher */
-        const char *pf = r + 16 <= r1 ? w[7] + w_row_bytes : w[0];
+        /* a later group of eight rows: short rows defeat the hardware prefetcher */
+        fl_pf_span pf = fl_pf_span_init(W, w_row_bytes, r + ahead8, 8, r1, nb);
+        const char *pfr = fl_pf_rows(W, w_row_bytes, r + ahead8, 8, r1);
         __m512 accA = _mm512_setzero_ps(), accB = accA, accC = accA, accD = accA;
         for (int64_t b = 0; b < nb; b++) {
-            if ((b & 1) == 0) {
-                const char *q = pf + b * bsz;
+            if (wtype == FL_TYPE_Q8_0)
+                fl_pf_span_step(&pf);
+            else if (pfr && (b & 1) == 0) {
 #pragma GCC unroll 8
                 for (int i = 0; i < 8; i++)
-                    _mm_prefetch(q + i * w_row_bytes, PREFETCH_HINT);
+                    _mm_prefetch(pfr + (size_t)i * w_row_bytes + (size_t)b * bsz, FL_PF_HINT);
             }
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
@@ -256,17 +259,18 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
     for (; r + 4 <= r1; r += 4) {
         const char *w0 = (const char *)W + (size_t)r * w_row_bytes;
         const char *w1 = w0 + w_row_bytes, *w2 = w1 + w_row_bytes, *w3 = w2 + w_row_bytes;
-        /* the next four rows, one group ahead: short rows defeat the hardware prefetcher */
-        const char *pf = r + 8 <= r1 ? w3 + w_row_bytes : w0;
+        /* a later group of four rows */
+        fl_pf_span pf = fl_pf_span_init(W, w_row_bytes, r + ahead4, 4, r1, nb);
+        const char *pfr = fl_pf_rows(W, w_row_bytes, r + ahead4, 4, r1);
         /* rows 0,1 in accA and rows 2,3 in accB: [row a lanes | row b lanes] */
         __m512 accA = _mm512_setzero_ps(), accB = accA;
         for (int64_t b = 0; b < nb; b++) {
-            if ((b & 1) == 0) {
-                const char *q = pf + b * bsz;
-                _mm_prefetch(q, PREFETCH_HINT);
-                _mm_prefetch(q + w_row_bytes, PREFETCH_HINT);
-                _mm_prefetch(q + 2 * w_row_bytes, PREFETCH_HINT);
-                _mm_prefetch(q + 3 * w_row_bytes, PREFETCH_HINT);
+            if (wtype == FL_TYPE_Q8_0)
+                fl_pf_span_step(&pf);
+            else if (pfr && (b & 1) == 0) {
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++)
+                    _mm_prefetch(pfr + (size_t)i * w_row_bytes + (size_t)b * bsz, FL_PF_HINT);
             }
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
@@ -558,8 +562,9 @@ static inline __m512 load_w16_full(uint32_t wtype, const void *w, int64_t i)
 /* 4 rows (nr valid) x NT tokens (1..4), k in steps of 16 (masked tail). */
 static inline __attribute__((always_inline)) void
 float_tile(uint32_t wtype, int NT, const char *const w[4], int nr, const float *const xt[4],
-           int64_t k, float *const yt[4])
+           int64_t k, float *const yt[4], const char *pf, size_t w_row_bytes)
 {
+    const size_t esz = wtype == FL_TYPE_F16 ? 2 : 4;
     __m512 acc[4][4];
 #pragma GCC unroll 4
     for (int a = 0; a < 4; a++)
@@ -568,6 +573,12 @@ float_tile(uint32_t wtype, int NT, const char *const w[4], int nr, const float *
             acc[a][c] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
+        /* one 64-byte step per row: every line once (F16: every other iteration) */
+        if (pf && ((size_t)i * esz & 63) == 0) {
+#pragma GCC unroll 4
+            for (int a = 0; a < 4; a++)
+                _mm_prefetch(pf + a * w_row_bytes + (size_t)i * esz, FL_PF_HINT);
+        }
         __m512 xv[4];
 #pragma GCC unroll 4
         for (int c = 0; c < NT; c++)
@@ -602,26 +613,30 @@ float_tile(uint32_t wtype, int NT, const char *const w[4], int nr, const float *
 #define FLOAT_TILE(WT)                                                                         \
     do {                                                                                       \
         if (nt == 4)                                                                           \
-            float_tile(WT, 4, w, nr, xt, k, yt);                                               \
+            float_tile(WT, 4, w, nr, xt, k, yt, NULL, w_row_bytes);                            \
         else if (nt == 3)                                                                      \
-            float_tile(WT, 3, w, nr, xt, k, yt);                                               \
+            float_tile(WT, 3, w, nr, xt, k, yt, NULL, w_row_bytes);                            \
         else if (nt == 2)                                                                      \
-            float_tile(WT, 2, w, nr, xt, k, yt);                                               \
+            float_tile(WT, 2, w, nr, xt, k, yt, NULL, w_row_bytes);                            \
         else                                                                                   \
-            float_tile(WT, 1, w, nr, xt, k, yt);                                               \
+            float_tile(WT, 1, w, nr, xt, k, yt, pf, w_row_bytes);                              \
     } while (0)
 
 /* Rows outer, tokens inner: four weight rows are read from memory once and reused from L1
- * for every group of four tokens. */
+ * for every group of four tokens. T = 1 streams: each row of the next group of four is
+ * prefetched at the offset being read. */
 static void matmul_float(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t k,
                          const float *x, int64_t T, float *y, int64_t y_stride, int64_t r0,
                          int64_t r1)
 {
+    const int64_t ahead = 4; /* one group: more measured no faster (stories15M F32) */
     for (int64_t r = r0; r < r1; r += 4) {
         const int nr = (int)(r1 - r < 4 ? r1 - r : 4);
         const char *w[4];
         for (int a = 0; a < 4; a++)
             w[a] = (const char *)W + (size_t)(r + (a < nr ? a : nr - 1)) * w_row_bytes;
+        const char *pf = T == 1 && r + ahead + 4 <= r1
+                             ? (const char *)W + (size_t)(r + ahead) * w_row_bytes : NULL;
         for (int64_t t = 0; t < T; t += 4) {
             const int nt = (int)(T - t < 4 ? T - t : 4);
             const float *xt[4];

@@ -9,6 +9,7 @@ PKGS=(
   libcriterion-dev                 # the C test framework
   libutf8proc-dev                  # Unicode categories for the BPE pre-tokenizer
   clang libclang-rt-14-dev         # make asan / make fuzz (ASan, UBSan, libFuzzer runtimes)
+  verilator                        # make sim / test-hw: the RTL testbenches (hw/, sim/)
 )
 
 missing=()

@@ -6,6 +6,7 @@
  * - Random scales and shapes (tails of rows, tokens and k chunks, sub-ranges, strides): within
  *   1e-5 * sum |w_i x_i| of scalar: the fp32 steps run in another order (blockwise FMA), each
  *   rounding at most 2^-24 relative to the running magnitude, over at most a few hundred terms.
+ * - Decode (T = 1) over hundreds of rows, exact: many row groups of the streaming kernels.
  * - Rows outside [r0, r1) and columns past r1 are never written. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -250,6 +251,20 @@ Test(kernels, matmul_random_vs_scalar, .timeout = 120)
             for (int ti = 0; ti < 8; ti++) {
                 int64_t n = 1 + (int64_t)(rng_u32() % 37);
                 check_shape(wtypes[w], n, ks[ki], Ts[ti], 0);
+            }
+}
+
+/* Decode (T = 1) over hundreds of rows: many row groups, so the streaming kernels' prefetch of
+ * later groups (several groups ahead for short rows, clipped at r1) runs through every case;
+ * rows are padded at random and r0/r1 are random, results exact against scalar. */
+Test(kernels, matmul_decode_many_rows, .timeout = 120)
+{
+    static const int64_t kd[] = {32, 288, 800, 2080};
+    for (int w = 0; w < 5; w++)
+        for (int ki = 0; ki < 4; ki++)
+            for (int rep = 0; rep < 3; rep++) {
+                int64_t n = 64 + (int64_t)(rng_u32() % 300);
+                check_shape(wtypes[w], n, kd[ki], 1, 1);
             }
 }
 

@@ -1,0 +1,815 @@
+/* ref/cuda/engine.cu: the CUDA reference engine: a llama forward pass on one GPU, exported as
+ * the C ABI of ref/cuda/flare_cuda.h (build/libflare_cuda.so, loaded by ref/engine_cuda.c).
+ *
+ * The same forward pass as ref/engine_cpu.c, one stream, kernels from kernels.cuh:
+ *   x = embed(tokens)                                          (T, n_embd)
+ *   per layer: xn = rmsnorm(x) * attn_norm
+ *              q, k, v = Wq xn, Wk xn, Wv xn (xn quantized to Q8_0 once for the three)
+ *              rope(q, k) with the CPU's cos/sin table; append k, v to the fp16 cache
+ *              att = softmax(q k^T / sqrt(hd)) v            causal, grouped-query heads
+ *              x += Wo att                                   (accumulated by the matrix kernel)
+ *              xn = rmsnorm(x) * ffn_norm
+ *              x += Wdown (silu(Wgate xn) * Wup xn)
+ *   logits = Wout (rmsnorm(x[T-1]) * output_norm)
+ * Matrices sharing an input (q/k/v, gate/up) and a type run as one launch; prompt chunks of
+ * 8+ tokens with quantized weights run on int8 tensor cores (mmq_mma_kernel), else dp4a.
+ * Weights are uploaded once (cudaMalloc + cudaMemcpy, repacked to aligned arrays); a tied
+ * output shares the embedding's copy. A single-token forward is captured once as a CUDA graph
+ * and replayed (the token and position are read from device memory), which removes the launch
+ * overhead that would otherwise dominate decode. */
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flare/error.h"
+#include "ref/cuda/flare_cuda.h"
+#include "ref/cuda/kernels.cuh"
+
+#define DEFAULT_BATCH 512
+#define MAX_BATCH 8192 /* keeps every grid dimension far below its limit */
+#define NT_PREFILL 8 /* tokens per pass of the dp4a matrix kernels when T > 1 */
+#define MMA_MIN_T 8  /* quantized products of at least this many tokens use tensor cores */
+
+/* ---- errors --------------------------------------------------------------------------------- */
+
+static __thread char g_err[512];
+
+static int set_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_err(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* A CUDA call that must succeed; on failure the message names the call and CUDA's error. */
+#define CK(call)                                                                                   \
+    do {                                                                                           \
+        cudaError_t ck_e = (call);                                                                 \
+        if (ck_e != cudaSuccess)                                                                   \
+            return set_err(FLARE_EDEVICE, "CUDA: %s: %s (%s) at %s:%d", #call,                     \
+                           cudaGetErrorName(ck_e), cudaGetErrorString(ck_e), __FILE__, __LINE__);  \
+    } while (0)
+
+/* ---- engine state --------------------------------------------------------------------------- */
+
+typedef struct {
+    dmat wq, wk, wv, wo, w_gate, w_up, w_down;
+} dlayer;
+
+struct engine {
+    fl_llama_hparams hp;
+    flcu_opts o;
+    cudaStream_t st;
+    char info[256];
+    uint32_t n_past, q_dim, kv_dim, kmax;
+    uint64_t weight_bytes;   /* bytes of the matrices read per token */
+    void **allocs;           /* every cudaMalloc, freed at the end */
+    uint32_t n_allocs, cap_allocs;
+    dmat tok_embd, output;
+    dlayer *layers;          /* (n_layer) */
+    float *norms;            /* device (2 * n_layer + 1, n_embd) */
+    float *rope_cs;          /* device (n_ctx, n_rot) cos, sin pairs */
+    __half *k_cache;         /* device (n_layer, n_ctx, kv_dim) */
+    __half *v_cache;         /* device (n_layer, n_ctx, kv_dim) */
+    float *x, *xn;           /* device (B, n_embd) */
+    float *q, *att;          /* device (B, q_dim) */
+    float *k, *v;            /* device (B, kv_dim) */
+    float *hb, *hb2;         /* device (B, n_ff) */
+    int8_t *xq_qs;           /* device (B, kmax) Q8_0 quants */
+    float *xq_d;             /* device (B, kmax / 32) Q8_0 scales */
+    float *logits_d;         /* device (n_vocab) */
+    int32_t *io_d;           /* device [pos0, tokens (B)] */
+    int32_t *io_h;           /* pinned host [pos0, tokens (B)] */
+    float *logits;           /* pinned host (n_vocab) */
+    float *hook_x;           /* host (B, n_embd) */
+    size_t att_smem;         /* dynamic shared bytes of the attention kernel */
+    cudaGraphExec_t graph1;  /* the single-token forward, when captured */
+    int graph_state;         /* 0 not tried, 1 captured, -1 unavailable */
+    flcu_layer_hook hook;
+    void *hook_user;
+};
+
+static int dalloc(engine *e, void **p, size_t bytes)
+{
+    if (e->n_allocs == e->cap_allocs) {
+        uint32_t cap = e->cap_allocs ? 2 * e->cap_allocs : 64;
+        void **a = (void **)realloc(e->allocs, cap * sizeof *a);
+        if (!a)
+            return set_err(FLARE_ENOMEM, "out of host memory");
+        e->allocs = a;
+        e->cap_allocs = cap;
+    }
+    cudaError_t ce = cudaMalloc(p, bytes ? bytes : 16);
+    if (ce != cudaSuccess)
+        return set_err(FLARE_ENOMEM, "cudaMalloc of %zu bytes: %s (device memory full?)", bytes,
+                       cudaGetErrorName(ce));
+    e->allocs[e->n_allocs++] = *p;
+    return 0;
+}
+
+#define DALLOC(ptr, bytes)                                                                         \
+    do {                                                                                           \
+        void *da_p = NULL;                                                                         \
+        int da_rc = dalloc(e, &da_p, (bytes));                                                     \
+        if (da_rc)                                                                                 \
+            return da_rc;                                                                          \
+        (ptr) = (decltype(ptr))da_p;                                                               \
+    } while (0)
+
+/* ---- weight upload -------------------------------------------------------------------------- */
+
+static size_t align256(size_t n)
+{
+    return (n + 255) & ~(size_t)255;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+/* Host to device on the engine's stream, complete on return (the source may be freed). */
+static int h2d(engine *e, void *dst, const void *src, size_t bytes)
+{
+    CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, e->st));
+    CK(cudaStreamSynchronize(e->st));
+    return 0;
+}
+
+/* The repacked layout of a quantized (rows, nb blocks) matrix: qs | qh | d, each 256-aligned. */
+typedef struct {
+    size_t blk_bytes, qs_per, qs_bytes, qh_bytes, total;
+} qlayout;
+
+static qlayout layout_of(uint32_t t, size_t n_blk)
+{
+    qlayout L;
+    L.blk_bytes = t == T_Q4_0 ? 18 : t == T_Q5_0 ? 22 : 34;
+    L.qs_per = t == T_Q8_0 ? 32 : 16;
+    L.qs_bytes = align256(n_blk * L.qs_per);
+    L.qh_bytes = t == T_Q5_0 ? align256(n_blk * 4) : 0;
+    L.total = L.qs_bytes + L.qh_bytes + n_blk * 2;
+    return L;
+}
+
+/* ggml blocks of w (rows of row_bytes) -> h (L.total bytes) in the repacked layout. */
+static void repack(const fl_weight *w, const qlayout &L, uint8_t *h)
+{
+    size_t nb = w->ne0 / QK;
+    uint8_t *hqs = h, *hqh = h + L.qs_bytes, *hd = h + L.qs_bytes + L.qh_bytes;
+    for (size_t r = 0; r < w->ne1; r++) {
+        const uint8_t *src = (const uint8_t *)w->data + r * w->row_bytes;
+        for (size_t b = 0; b < nb; b++, src += L.blk_bytes) {
+            size_t i = r * nb + b;
+            uint16_t dd = rd16(src);
+            memcpy(hd + 2 * i, &dd, 2);
+            if (w->type == T_Q5_0) {
+                memcpy(hqh + 4 * i, src + 2, 4); /* little-endian uint32, as the host */
+                memcpy(hqs + 16 * i, src + 6, 16);
+            } else {
+                memcpy(hqs + L.qs_per * i, src + 2, L.qs_per);
+            }
+        }
+    }
+}
+
+/* A dmat over a repacked buffer (device or host memory). */
+static void point(dmat *m, uint32_t type, const uint8_t *base, const qlayout &L)
+{
+    m->qs = base;
+    m->qh = type == T_Q5_0 ? (const uint32_t *)(base + L.qs_bytes) : NULL;
+    m->d = (const __half *)(base + L.qs_bytes + L.qh_bytes);
+}
+
+/* Upload `w` as a dmat: quantized types repacked to qs | qh | d (one allocation), F16/F32 as
+ * they are. `what` names the tensor in messages. */
+static int upload(engine *e, const fl_weight *w, dmat *out, const char *what)
+{
+    memset(out, 0, sizeof *out);
+    if (!w->data)
+        return set_err(FLARE_EINVAL, "%s: no data", what);
+    uint32_t t = w->type;
+    if (t != T_F32 && t != T_F16 && t != T_Q4_0 && t != T_Q5_0 && t != T_Q8_0)
+        return set_err(FLARE_EUNSUP, "%s: type id %u: the CUDA engine runs F32, F16, Q4_0, Q5_0 "
+                       "and Q8_0 weights", what, t);
+    if (w->ne0 % QK || w->ne0 > UINT32_MAX || w->ne1 > UINT32_MAX || !w->ne1)
+        return set_err(FLARE_EUNSUP, "%s: shape (%llu, %llu): rows must be a multiple of 32 "
+                       "elements", what, (unsigned long long)w->ne0, (unsigned long long)w->ne1);
+    out->type = (int)t;
+    out->k = (uint32_t)w->ne0;
+    out->rows = (uint32_t)w->ne1;
+    size_t rows = w->ne1, nb = w->ne0 / QK, n_blk = rows * nb;
+    if (t == T_F32 || t == T_F16) {
+        size_t bytes = rows * w->ne0 * (t == T_F32 ? 4 : 2);
+        if (w->row_bytes != w->ne0 * (t == T_F32 ? 4 : 2))
+            return set_err(FLARE_EINVAL, "%s: row_bytes %llu, expected %zu", what,
+                           (unsigned long long)w->row_bytes, bytes / rows);
+        uint8_t *d = NULL;
+        DALLOC(d, bytes);
+        out->qs = d;
+        return h2d(e, d, w->data, bytes);
+    }
+    qlayout L = layout_of(t, n_blk);
+    if (w->row_bytes != nb * L.blk_bytes)
+        return set_err(FLARE_EINVAL, "%s: row_bytes %llu, expected %zu", what,
+                       (unsigned long long)w->row_bytes, nb * L.blk_bytes);
+    uint8_t *h = (uint8_t *)malloc(L.total);
+    if (!h)
+        return set_err(FLARE_ENOMEM, "%s: out of host memory for %zu bytes", what, L.total);
+    repack(w, L, h);
+    uint8_t *d = NULL;
+    int rc = dalloc(e, (void **)&d, L.total);
+    if (!rc)
+        rc = h2d(e, d, h, L.total);
+    free(h);
+    if (rc)
+        return rc;
+    point(out, t, d, L);
+    return 0;
+}
+
+static uint64_t dmat_bytes(const dmat *m)
+{
+    uint64_t n = (uint64_t)m->rows * m->k;
+    switch (m->type) {
+    case T_F32: return n * 4;
+    case T_F16: return n * 2;
+    case T_Q4_0: return n / QK * 18;
+    case T_Q5_0: return n / QK * 22;
+    default: return n / QK * 34;
+    }
+}
+
+/* ---- launches ------------------------------------------------------------------------------- */
+
+static int is_quant(int t)
+{
+    return t == T_Q4_0 || t == T_Q5_0 || t == T_Q8_0;
+}
+
+/* xq = Q8_0(x (T, k)) */
+static void quantize(engine *e, const float *x, uint32_t T, uint32_t k)
+{
+    uint32_t n_blocks = T * (k / QK);
+    quant_q8_kernel<<<(n_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0, e->st>>>(
+        x, e->xq_qs, e->xq_d, n_blocks);
+}
+
+/* How a matrix product runs: the kernel (and weight type) a launch can share. */
+enum mm_kind { MM_MMA, MM_DP4A_1, MM_DP4A_NT, MM_F_1, MM_F_NT };
+
+static mm_kind kind_of(const engine *e, const dmat *m, uint32_t T)
+{
+    if (is_quant(m->type))
+        return T >= MMA_MIN_T && e->o.mma ? MM_MMA : T == 1 ? MM_DP4A_1 : MM_DP4A_NT;
+    return T == 1 ? MM_F_1 : MM_F_NT;
+}
+
+template <int TYPE>
+static void launch_q(engine *e, mm_kind k, const mm_group &G, dim3 grid, uint32_t T, int acc)
+{
+    dim3 block(32, MM_WARPS);
+    if (k == MM_MMA)
+        mmq_mma_kernel<TYPE><<<grid, block, 0, e->st>>>(G, e->xq_qs, e->xq_d, T, acc);
+    else if (k == MM_DP4A_1)
+        mmq_kernel<TYPE, 1><<<grid, block, 0, e->st>>>(G, e->xq_qs, e->xq_d, T, acc);
+    else
+        mmq_kernel<TYPE, NT_PREFILL><<<grid, block, 0, e->st>>>(G, e->xq_qs, e->xq_d, T, acc);
+}
+
+/* One launch for the group G (same kind and weight type), x the f32 input. */
+static void launch_group(engine *e, mm_kind k, int type, const mm_group &G, uint32_t blocks,
+                         const float *x, uint32_t T, int acc)
+{
+    uint32_t nt = k == MM_MMA ? 8 * MMA_NTN : k == MM_DP4A_1 || k == MM_F_1 ? 1 : NT_PREFILL;
+    dim3 grid(blocks, (T + nt - 1) / nt), block(32, MM_WARPS);
+    switch (type) {
+    case T_Q4_0: launch_q<T_Q4_0>(e, k, G, grid, T, acc); break;
+    case T_Q5_0: launch_q<T_Q5_0>(e, k, G, grid, T, acc); break;
+    case T_Q8_0: launch_q<T_Q8_0>(e, k, G, grid, T, acc); break;
+    case T_F16:
+        if (k == MM_F_1)
+            mmf_kernel<1, 1><<<grid, block, 0, e->st>>>(G, x, T, acc);
+        else
+            mmf_kernel<1, NT_PREFILL><<<grid, block, 0, e->st>>>(G, x, T, acc);
+        break;
+    default:
+        if (k == MM_F_1)
+            mmf_kernel<0, 1><<<grid, block, 0, e->st>>>(G, x, T, acc);
+        else
+            mmf_kernel<0, NT_PREFILL><<<grid, block, 0, e->st>>>(G, x, T, acc);
+        break;
+    }
+}
+
+/* y_i (T, rows_i) [+]= W_i x (T, k) for n <= 3 matrices sharing the input x; x is quantized to
+ * Q8_0 once when any of them is quantized (unless x_q says the kernel that wrote x did), and
+ * consecutive matrices of one type and kernel share a launch. */
+static void matmul(engine *e, int n, const dmat *const *w, float *const *y, const float *x,
+                   uint32_t T, int acc, int x_q)
+{
+    int need_q = 0;
+    for (int i = 0; i < n; i++)
+        need_q |= is_quant(w[i]->type);
+    if (need_q && !x_q)
+        quantize(e, x, T, w[0]->k);
+    for (int i = 0; i < n;) {
+        mm_kind k = kind_of(e, w[i], T);
+        int type = w[i]->type;
+        uint32_t rows_per_block = k == MM_MMA ? 16 * MM_WARPS : MM_WARPS, blocks = 0;
+        mm_group G;
+        memset(&G, 0, sizeof G);
+        while (i < n && G.n < MM_GROUP && kind_of(e, w[i], T) == k && w[i]->type == type) {
+            G.m[G.n] = *w[i];
+            G.y[G.n] = y[i];
+            blocks += (w[i]->rows + rows_per_block - 1) / rows_per_block;
+            G.blk_end[G.n++] = blocks;
+            i++;
+        }
+        launch_group(e, k, type, G, blocks, x, T, acc);
+    }
+}
+
+/* ---- forward -------------------------------------------------------------------------------- */
+
+/* The kernels of a forward over T tokens whose ids and first position are in e->io_d; with a
+ * hook, the residual stream is copied out after each layer (not allowed while capturing). */
+static int forward_launch(engine *e, uint32_t T)
+{
+    const fl_llama_hparams *hp = &e->hp;
+    uint32_t d = hp->n_embd, hd = hp->head_dim;
+    const int32_t *pos0 = e->io_d, *ids = e->io_d + 1;
+    size_t layer_kv = (size_t)e->o.n_ctx * e->kv_dim;
+
+    dequant_rows_kernel<<<T, 256, 0, e->st>>>(e->tok_embd, ids, e->x);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const dlayer *ly = &e->layers[l];
+        // attention: xn = rmsnorm(x); q, k, v projections
+        rmsnorm_kernel<<<T, 256, 0, e->st>>>(e->x, e->norms + (size_t)(2 * l) * d, e->xn, d,
+                                             hp->rms_eps, e->xq_qs, e->xq_d);
+        const dmat *qkv[3] = {&ly->wq, &ly->wk, &ly->wv};
+        float *qkv_out[3] = {e->q, e->k, e->v};
+        matmul(e, 3, qkv, qkv_out, e->xn, T, 0, 1);
+        // rope on q and k, append k, v to the cache
+        __half *kc = e->k_cache + l * layer_kv, *vc = e->v_cache + l * layer_kv;
+        rope_store_kernel<<<T, 256, 0, e->st>>>(e->q, e->k, e->v, e->rope_cs, kc, vc, pos0,
+                                                hp->n_head, hp->n_head_kv, hd, hp->n_rot);
+        attention_kernel<<<dim3(hp->n_head, T), ATT_THREADS, e->att_smem, e->st>>>(
+            e->q, kc, vc, e->att, pos0, hp->n_head, hp->n_head / hp->n_head_kv, hd,
+            1.0f / sqrtf((float)hd));
+        // x += Wo att
+        const dmat *wo = &ly->wo;
+        matmul(e, 1, &wo, &e->x, e->att, T, 1, 0);
+        // feed-forward: x += Wdown (silu(Wgate xn) * Wup xn)
+        rmsnorm_kernel<<<T, 256, 0, e->st>>>(e->x, e->norms + (size_t)(2 * l + 1) * d, e->xn, d,
+                                             hp->rms_eps, e->xq_qs, e->xq_d);
+        const dmat *gu[2] = {&ly->w_gate, &ly->w_up};
+        float *gu_out[2] = {e->hb, e->hb2};
+        matmul(e, 2, gu, gu_out, e->xn, T, 0, 1);
+        uint32_t ff_blocks = T * (hp->n_ff / QK);
+        swiglu_kernel<<<(ff_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0, e->st>>>(
+            e->hb, e->hb2, ff_blocks, e->xq_qs, e->xq_d);
+        const dmat *wd = &ly->w_down;
+        matmul(e, 1, &wd, &e->x, e->hb, T, 1, 1);
+        if (e->hook) {
+            CK(cudaMemcpyAsync(e->hook_x, e->x, (size_t)T * d * sizeof(float),
+                               cudaMemcpyDeviceToHost, e->st));
+            CK(cudaStreamSynchronize(e->st));
+            e->hook(e->hook_user, l, e->hook_x, T);
+        }
+    }
+    // logits of the last token
+    rmsnorm_kernel<<<1, 256, 0, e->st>>>(e->x + (size_t)(T - 1) * d,
+                                         e->norms + (size_t)(2 * hp->n_layer) * d, e->xn, d,
+                                         hp->rms_eps, e->xq_qs, e->xq_d);
+    const dmat *wout = &e->output;
+    matmul(e, 1, &wout, &e->logits_d, e->xn, 1, 0, 1);
+    CK(cudaGetLastError());
+    return 0;
+}
+
+/* Capture the single-token forward as a graph once; on any failure fall back to launches. */
+static void try_capture(engine *e)
+{
+    e->graph_state = -1;
+    cudaGraph_t g = NULL;
+    if (cudaStreamBeginCapture(e->st, cudaStreamCaptureModeThreadLocal) != cudaSuccess)
+        return;
+    int rc = forward_launch(e, 1);
+    cudaError_t ce = cudaStreamEndCapture(e->st, &g);
+    if (rc || ce != cudaSuccess || !g) {
+        if (g)
+            cudaGraphDestroy(g);
+        cudaGetLastError(); /* clear a sticky capture error */
+        return;
+    }
+    if (cudaGraphInstantiate(&e->graph1, g, 0) == cudaSuccess)
+        e->graph_state = 1;
+    else
+        cudaGetLastError();
+    cudaGraphDestroy(g);
+}
+
+static int forward(engine *e, const int32_t *tokens, uint32_t T)
+{
+    e->io_h[0] = (int32_t)e->n_past;
+    memcpy(e->io_h + 1, tokens, T * sizeof *tokens);
+    CK(cudaMemcpyAsync(e->io_d, e->io_h, (T + 1) * sizeof(int32_t), cudaMemcpyHostToDevice, e->st));
+    int use_graph = T == 1 && e->o.graphs && !e->hook;
+    if (use_graph && e->graph_state == 0)
+        try_capture(e);
+    if (use_graph && e->graph_state == 1) {
+        CK(cudaGraphLaunch(e->graph1, e->st));
+    } else {
+        int rc = forward_launch(e, T);
+        if (rc)
+            return rc;
+    }
+    CK(cudaMemcpyAsync(e->logits, e->logits_d, e->hp.n_vocab * sizeof(float),
+                       cudaMemcpyDeviceToHost, e->st));
+    CK(cudaStreamSynchronize(e->st));
+    e->n_past += T;
+    return 0;
+}
+
+/* ---- create --------------------------------------------------------------------------------- */
+
+/* cos/sin of pos * base^(-2i/n_rot) for every position, advanced by multiplication exactly as
+ * the CPU engine (ref/engine_cpu.c: rope_angles) does, so both rotate by the same floats. */
+static void rope_table(float *cs, uint32_t n_ctx, uint32_t n_rot, float base)
+{
+    float theta_scale = powf(base, -2.0f / (float)n_rot);
+    for (uint32_t pos = 0; pos < n_ctx; pos++) {
+        float theta = (float)pos;
+        for (uint32_t i = 0; i < n_rot; i += 2) {
+            cs[(size_t)pos * n_rot + i] = cosf(theta);
+            cs[(size_t)pos * n_rot + i + 1] = sinf(theta);
+            theta *= theta_scale;
+        }
+    }
+}
+
+static int check_model(const fl_llama *m, const flcu_opts *o)
+{
+    const fl_llama_hparams *hp = &m->hp;
+    if (!hp->n_layer || !hp->n_head || !hp->n_head_kv || hp->n_head % hp->n_head_kv ||
+        !hp->n_embd || !hp->n_vocab || !hp->head_dim)
+        return set_err(FLARE_EINVAL, "model: n_layer %u, n_head %u, n_head_kv %u, n_embd %u: "
+                       "expected nonzero and n_head a multiple of n_head_kv", hp->n_layer,
+                       hp->n_head, hp->n_head_kv, hp->n_embd);
+    if (hp->n_embd % QK || hp->n_ff % QK || (hp->n_head * hp->head_dim) % QK)
+        return set_err(FLARE_EUNSUP, "embedding_length %u, feed_forward_length %u: the CUDA "
+                       "engine needs multiples of %d", hp->n_embd, hp->n_ff, QK);
+    if (hp->n_rot > hp->head_dim || hp->n_rot % 2)
+        return set_err(FLARE_EINVAL, "rope dimension %u: expected even and <= head dim %u",
+                       hp->n_rot, hp->head_dim);
+    if (o->n_ctx > (1u << 24))
+        return set_err(FLARE_ERANGE, "context %u: expected at most 16777216", o->n_ctx);
+    return 0;
+}
+
+static int create(engine *e, const fl_llama *m)
+{
+    const fl_llama_hparams *hp = &m->hp;
+    cudaDeviceProp prop;
+    CK(cudaSetDevice((int)e->o.device));
+    CK(cudaGetDeviceProperties(&prop, (int)e->o.device));
+    snprintf(e->info, sizeof e->info, "cuda:%u %.200s (sm_%d%d, %.1f GiB)", e->o.device, prop.name,
+             prop.major, prop.minor, (double)prop.totalGlobalMem / (1024.0 * 1024 * 1024));
+    CK(cudaStreamCreateWithFlags(&e->st, cudaStreamNonBlocking));
+
+    e->q_dim = hp->n_head * hp->head_dim;
+    e->kv_dim = hp->n_head_kv * hp->head_dim;
+    e->att_smem = ((size_t)hp->head_dim + e->o.n_ctx) * sizeof(float);
+    if (e->att_smem + 256 > prop.sharedMemPerBlockOptin) /* + the kernel's static shared */
+        return set_err(FLARE_EUNSUP, "context %u: the attention kernel keeps a score per position "
+                       "in shared memory: at most %zu positions on %s", e->o.n_ctx,
+                       (prop.sharedMemPerBlockOptin - 256) / sizeof(float) - hp->head_dim,
+                       prop.name);
+    CK(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                            (int)e->att_smem));
+
+    // weights: a tied output shares the embedding's copy
+    int rc = upload(e, &m->tok_embd, &e->tok_embd, "token_embd.weight");
+    if (rc)
+        return rc;
+    if (m->output.data == m->tok_embd.data && m->output.type == m->tok_embd.type)
+        e->output = e->tok_embd;
+    else if ((rc = upload(e, &m->output, &e->output, "output.weight")))
+        return rc;
+    if (e->tok_embd.k != hp->n_embd || e->tok_embd.rows < hp->n_vocab ||
+        e->output.k != hp->n_embd || e->output.rows != hp->n_vocab)
+        return set_err(FLARE_EINVAL, "token_embd (%u, %u), output (%u, %u): expected (%u, %u)",
+                       e->tok_embd.k, e->tok_embd.rows, e->output.k, e->output.rows, hp->n_embd,
+                       hp->n_vocab);
+    e->weight_bytes = dmat_bytes(&e->output);
+    e->layers = (dlayer *)calloc(hp->n_layer, sizeof *e->layers);
+    if (!e->layers)
+        return set_err(FLARE_ENOMEM, "out of host memory");
+    size_t d = hp->n_embd;
+    DALLOC(e->norms, (2 * (size_t)hp->n_layer + 1) * d * sizeof(float));
+    for (uint32_t l = 0; l <= hp->n_layer; l++) {
+        const fl_weight *nw[2] = {l < hp->n_layer ? &m->layers[l].attn_norm : &m->output_norm,
+                                  l < hp->n_layer ? &m->layers[l].ffn_norm : NULL};
+        for (int i = 0; i < 2 && nw[i]; i++) {
+            char what[64];
+            snprintf(what, sizeof what, "blk.%u.%s", l, i ? "ffn_norm" : "attn_norm");
+            dmat nm;
+            if (nw[i]->ne0 != d)
+                return set_err(FLARE_EINVAL, "%s: %llu elements, expected %zu", what,
+                               (unsigned long long)nw[i]->ne0, d);
+            if ((rc = upload(e, nw[i], &nm, l < hp->n_layer ? what : "output_norm.weight")))
+                return rc;
+            nm.rows = 1;
+            dequant_rows_kernel<<<1, 256, 0, e->st>>>(nm, NULL, e->norms + (2 * (size_t)l + i) * d);
+        }
+        if (l == hp->n_layer)
+            break;
+        const fl_llama_layer *ly = &m->layers[l];
+        dlayer *dl = &e->layers[l];
+        const fl_weight *src[7] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo,
+                                   &ly->w_gate, &ly->w_up, &ly->w_down};
+        dmat *dst[7] = {&dl->wq, &dl->wk, &dl->wv, &dl->wo, &dl->w_gate, &dl->w_up, &dl->w_down};
+        static const char *const names[7] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                             "ffn_gate", "ffn_up", "ffn_down"};
+        static const int is_in_q[7] = {0, 0, 0, 1, 0, 0, 2}; /* input: n_embd, q_dim, n_ff */
+        for (int i = 0; i < 7; i++) {
+            char what[64];
+            snprintf(what, sizeof what, "blk.%u.%s.weight", l, names[i]);
+            if ((rc = upload(e, src[i], dst[i], what)))
+                return rc;
+            uint32_t want_k = is_in_q[i] == 1 ? e->q_dim : is_in_q[i] == 2 ? hp->n_ff : hp->n_embd;
+            uint32_t want_rows = i == 0 ? e->q_dim : i < 3 ? e->kv_dim
+                                 : i == 3 || i == 6 ? hp->n_embd : hp->n_ff;
+            if (dst[i]->k != want_k || dst[i]->rows != want_rows)
+                return set_err(FLARE_EINVAL, "%s: shape (%u, %u), expected (%u, %u)", what,
+                               dst[i]->k, dst[i]->rows, want_k, want_rows);
+            e->weight_bytes += dmat_bytes(dst[i]);
+        }
+    }
+
+    // activations, cache, rope table
+    size_t B = e->o.n_batch;
+    e->kmax = hp->n_embd > e->q_dim ? hp->n_embd : e->q_dim;
+    e->kmax = e->kmax > hp->n_ff ? e->kmax : hp->n_ff;
+    size_t kv_elems = (size_t)hp->n_layer * e->o.n_ctx * e->kv_dim;
+    DALLOC(e->k_cache, kv_elems * sizeof(__half));
+    DALLOC(e->v_cache, kv_elems * sizeof(__half));
+    DALLOC(e->x, B * d * sizeof(float));
+    DALLOC(e->xn, B * d * sizeof(float));
+    DALLOC(e->q, B * e->q_dim * sizeof(float));
+    DALLOC(e->att, B * e->q_dim * sizeof(float));
+    DALLOC(e->k, B * e->kv_dim * sizeof(float));
+    DALLOC(e->v, B * e->kv_dim * sizeof(float));
+    DALLOC(e->hb, B * hp->n_ff * sizeof(float));
+    DALLOC(e->hb2, B * hp->n_ff * sizeof(float));
+    DALLOC(e->xq_qs, B * e->kmax);
+    DALLOC(e->xq_d, B * (e->kmax / QK) * sizeof(float));
+    DALLOC(e->logits_d, (size_t)hp->n_vocab * sizeof(float));
+    DALLOC(e->io_d, (B + 1) * sizeof(int32_t));
+    DALLOC(e->rope_cs, (size_t)e->o.n_ctx * (hp->n_rot ? hp->n_rot : 1) * sizeof(float));
+    CK(cudaMallocHost((void **)&e->io_h, (B + 1) * sizeof(int32_t)));
+    CK(cudaMallocHost((void **)&e->logits, (size_t)hp->n_vocab * sizeof(float)));
+    memset(e->logits, 0, (size_t)hp->n_vocab * sizeof(float));
+    e->hook_x = (float *)malloc(B * d * sizeof(float));
+    float *cs = (float *)malloc((size_t)e->o.n_ctx * (hp->n_rot ? hp->n_rot : 1) * sizeof(float));
+    if (!e->hook_x || !cs) {
+        free(cs);
+        return set_err(FLARE_ENOMEM, "out of host memory");
+    }
+    rope_table(cs, e->o.n_ctx, hp->n_rot, hp->rope_base);
+    rc = h2d(e, e->rope_cs, cs, (size_t)e->o.n_ctx * hp->n_rot * sizeof(float));
+    free(cs);
+    if (rc)
+        return rc;
+    CK(cudaStreamSynchronize(e->st));
+    CK(cudaGetLastError());
+    return 0;
+}
+
+#include "ref/cuda/selftest.cuh"
+
+/* ---- the C ABI ------------------------------------------------------------------------------ */
+
+extern "C" {
+
+int flcu_abi_version(void)
+{
+    return FLCU_ABI_VERSION;
+}
+
+const char *flcu_last_error(void)
+{
+    return g_err;
+}
+
+int flcu_selftest(void)
+{
+    uint64_t seed = 42;
+    for (int rep = 0; rep < 50; rep++)
+        if (selftest_type<T_Q4_0>(&seed) || selftest_type<T_Q5_0>(&seed) ||
+            selftest_type<T_Q8_0>(&seed))
+            return FLARE_EINVAL;
+    return 0;
+}
+
+int flcu_probe(uint32_t device, char *msg, size_t msg_len)
+{
+    char buf[512];
+    int rc = 0;
+    /* cudart would report a missing driver as cudaErrorInsufficientDriver; look first, so the
+     * message names the library the loader could not find. */
+    void *drv = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!drv) {
+        const char *why = dlerror();
+        rc = set_err(FLARE_EDEVICE, "no CUDA driver (cudaErrorInsufficientDriver / libcuda.so.1 "
+                     "not found: %s)", why ? why : "dlopen failed");
+    } else {
+        dlclose(drv);
+        int n = 0;
+        cudaError_t ce = cudaGetDeviceCount(&n);
+        cudaDeviceProp prop;
+        cudaFuncAttributes fa;
+        if (ce == cudaErrorInsufficientDriver)
+            rc = set_err(FLARE_EDEVICE, "no CUDA driver (cudaErrorInsufficientDriver: the driver "
+                         "is missing or older than the CUDA %d.%d runtime)", CUDART_VERSION / 1000,
+                         CUDART_VERSION % 1000 / 10);
+        else if (ce == cudaErrorNoDevice || (ce == cudaSuccess && n == 0))
+            rc = set_err(FLARE_EDEVICE, "no GPU (cudaErrorNoDevice: the CUDA driver sees no "
+                         "device)");
+        else if (ce != cudaSuccess)
+            rc = set_err(FLARE_EDEVICE, "CUDA: cudaGetDeviceCount: %s (%s)", cudaGetErrorName(ce),
+                         cudaGetErrorString(ce));
+        else if ((int)device >= n)
+            rc = set_err(FLARE_EINVAL, "cuda:%u: only %d CUDA device%s (0..%d)", device, n,
+                         n == 1 ? "" : "s", n - 1);
+        else if ((ce = cudaGetDeviceProperties(&prop, (int)device)) != cudaSuccess)
+            rc = set_err(FLARE_EDEVICE, "CUDA: cudaGetDeviceProperties: %s", cudaGetErrorName(ce));
+        else if ((ce = cudaSetDevice((int)device)) != cudaSuccess ||
+                 (ce = cudaFuncGetAttributes(&fa, quant_q8_kernel)) != cudaSuccess)
+            rc = set_err(FLARE_EUNSUP, "cuda:%u %s (compute capability %d.%d): %s: this build "
+                         "has code for sm_90 (rebuild with make cuda CUDA_ARCH=...)", device,
+                         prop.name, prop.major, prop.minor, cudaGetErrorName(ce));
+        else
+            snprintf(buf, sizeof buf, "cuda:%u %.200s (compute capability %d.%d, %.1f GiB)", device,
+                     prop.name, prop.major, prop.minor,
+                     (double)prop.totalGlobalMem / (1024.0 * 1024 * 1024));
+    }
+    if (msg && msg_len)
+        snprintf(msg, msg_len, "%s", rc ? g_err : buf);
+    return rc;
+}
+
+void flcu_free(void *ep)
+{
+    engine *e = (engine *)ep;
+    if (!e)
+        return;
+    if (e->graph1)
+        cudaGraphExecDestroy(e->graph1);
+    for (uint32_t i = 0; i < e->n_allocs; i++)
+        cudaFree(e->allocs[i]);
+    if (e->io_h)
+        cudaFreeHost(e->io_h);
+    if (e->st)
+        cudaStreamDestroy(e->st);
+    free(e->allocs);
+    free(e->layers);
+    if (e->logits)
+        cudaFreeHost(e->logits);
+    free(e->hook_x);
+    free(e);
+}
+
+int flcu_create(void **out, const fl_llama *m, const flcu_opts *opts)
+{
+    *out = NULL;
+    flcu_opts o = {0, 0, 0, 1, 1};
+    if (opts)
+        o = *opts;
+    if (!o.n_ctx)
+        o.n_ctx = m->hp.n_ctx_train;
+    if (!o.n_batch)
+        o.n_batch = DEFAULT_BATCH;
+    if (o.n_batch > MAX_BATCH)
+        o.n_batch = MAX_BATCH;
+    if (o.n_batch > o.n_ctx)
+        o.n_batch = o.n_ctx;
+    int rc = check_model(m, &o);
+    if (rc)
+        return rc;
+    char msg[512];
+    if ((rc = flcu_probe(o.device, msg, sizeof msg)))
+        return rc;
+    engine *e = (engine *)calloc(1, sizeof *e);
+    if (!e)
+        return set_err(FLARE_ENOMEM, "out of host memory");
+    e->hp = m->hp;
+    e->o = o;
+    if ((rc = create(e, m))) {
+        flcu_free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+int flcu_eval(void *ep, const int32_t *tokens, uint32_t n)
+{
+    engine *e = (engine *)ep;
+    if (n == 0)
+        return set_err(FLARE_EINVAL, "no tokens to evaluate");
+    if ((uint64_t)e->n_past + n > e->o.n_ctx)
+        return set_err(FLARE_ERANGE, "context full: %u tokens after %u would exceed the context "
+                       "of %u positions (-c)", n, e->n_past, e->o.n_ctx);
+    for (uint32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= e->hp.n_vocab)
+            return set_err(FLARE_EINVAL, "token id %d at %u: expected 0..%u", tokens[i], i,
+                           e->hp.n_vocab - 1);
+    for (uint32_t i = 0; i < n; i += e->o.n_batch) {
+        uint32_t T = n - i < e->o.n_batch ? n - i : e->o.n_batch;
+        int rc = forward(e, tokens + i, T);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+const float *flcu_logits(void *e)
+{
+    return ((engine *)e)->logits;
+}
+
+uint32_t flcu_n_past(void *e)
+{
+    return ((engine *)e)->n_past;
+}
+
+uint32_t flcu_n_ctx(void *e)
+{
+    return ((engine *)e)->o.n_ctx;
+}
+
+void flcu_reset(void *e)
+{
+    ((engine *)e)->n_past = 0;
+}
+
+void flcu_set_hook(void *ep, flcu_layer_hook fn, void *user)
+{
+    engine *e = (engine *)ep;
+    e->hook = fn;
+    e->hook_user = user;
+}
+
+uint64_t flcu_weight_bytes(void *e)
+{
+    return ((engine *)e)->weight_bytes;
+}
+
+const char *flcu_device_info(void *e)
+{
+    return ((engine *)e)->info;
+}
+
+double flcu_d2d_gbps(uint32_t device, uint64_t bytes, int reps)
+{
+    void *a = NULL, *b = NULL;
+    cudaEvent_t t0 = NULL, t1 = NULL;
+    double best = 0;
+    int rc = 0;
+    if (cudaSetDevice((int)device) != cudaSuccess || cudaMalloc(&a, bytes) != cudaSuccess ||
+        cudaMalloc(&b, bytes) != cudaSuccess || cudaEventCreate(&t0) != cudaSuccess ||
+        cudaEventCreate(&t1) != cudaSuccess ||
+        cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice) != cudaSuccess) {
+        rc = set_err(FLARE_EDEVICE, "CUDA: device-to-device copy of %llu bytes: %s",
+                     (unsigned long long)bytes, cudaGetErrorName(cudaGetLastError()));
+    }
+    for (int r = 0; !rc && r < reps; r++) {
+        float ms = 0;
+        cudaEventRecord(t0, 0);
+        cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, 0);
+        cudaEventRecord(t1, 0);
+        if (cudaEventSynchronize(t1) != cudaSuccess || cudaEventElapsedTime(&ms, t0, t1) !=
+                                                           cudaSuccess)
+            rc = set_err(FLARE_EDEVICE, "CUDA: timing the copy failed");
+        else if (ms > 0 && 2.0 * (double)bytes / (ms * 1e6) > best)
+            best = 2.0 * (double)bytes / (ms * 1e6); /* read + write traffic */
+    }
+    if (t0)
+        cudaEventDestroy(t0);
+    if (t1)
+        cudaEventDestroy(t1);
+    cudaFree(a);
+    cudaFree(b);
+    return rc ? (double)rc : best;
+}
+
+} /* extern "C" */

@@ -1,0 +1,441 @@
+/* tests/ref/test_engine_cuda.c: the CUDA engine (ref/engine_cuda.h, ref/cuda/).
+ *
+ * Without a GPU (every machine, CI): the library builds when nvcc is there (skipped otherwise),
+ * cudart is linked into it statically, and the loader's messages say what is missing: no
+ * library ("built without the CUDA engine (run make cuda)"), no driver ("no CUDA driver").
+ * With a GPU (skipped unless fl_cuda_probe says one is usable): logits against the CPU engine
+ * (an independent implementation in C) on the tiny and stories15M presets for every weight type
+ * (NMSE < 1e-5 for F32/F16 weights, < 5e-4 quantized: Q8_0 activations round differently when a
+ * sum's last bit differs), the same greedy tokens, batched prompt vs one token at a time, the
+ * layer hook, errors, and llama.cpp's own logits for stories15M-Q8_0. Quantized paths compared with
+ * each other (tensor cores vs dp4a, batched vs one token at a time) agree within 1e-3: the same
+ * integer block sums, but a last-bit difference in an activation can flip its Q8_0 rounding. */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flare/error.h"
+#include "flare/ggml.h"
+#include "host/mkmodel.h"
+#include "host/model.h"
+#include "ref/cuda/flare_cuda.h"
+#include "ref/engine_cpu.h"
+#include "ref/engine_cuda.h"
+#include "tests/common/testutil.h"
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+/* nvcc on PATH or at /usr/local/cuda/bin, as the Makefile looks for it. */
+static int nvcc_found(void)
+{
+    const char *path = getenv("PATH");
+    char buf[4096];
+    if (path) {
+        char *dup = strdup(path), *save = NULL;
+        for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+            snprintf(buf, sizeof buf, "%s/nvcc", d);
+            if (access(buf, X_OK) == 0) {
+                free(dup);
+                return 1;
+            }
+        }
+        free(dup);
+    }
+    return access("/usr/local/cuda/bin/nvcc", X_OK) == 0;
+}
+
+/* The library of this build: next to FLARE_BIN. */
+static const char *built_lib(void)
+{
+    static char path[4096];
+    char bin[4096];
+    snprintf(bin, sizeof bin, "%s", FLARE_BIN);
+    snprintf(path, sizeof path, "%s/libflare_cuda.so", dirname(bin));
+    return path;
+}
+
+/* Point the loader at this build's library (or keep $FLARE_CUDA_LIB when it names a readable
+ * file: a build carried to another machine); skip when it was not built. */
+static void use_built_lib(void)
+{
+    const char *env = getenv("FLARE_CUDA_LIB");
+    if (env && access(env, R_OK) == 0)
+        return;
+    if (access(built_lib(), R_OK) != 0)
+        cr_skip_test("%s not built (nvcc not found when make ran): run make cuda", built_lib());
+    setenv("FLARE_CUDA_LIB", built_lib(), 1);
+}
+
+/* Skip unless a GPU is usable; returns nothing. */
+static void need_gpu(void)
+{
+    use_built_lib();
+    char msg[512];
+    if (fl_cuda_probe(0, msg, sizeof msg))
+        cr_skip_test("no usable GPU: %s", msg);
+}
+
+static fl_model *make_model(const char *preset, uint32_t type, char *path, size_t path_len)
+{
+    fl_mkmodel_opts o;
+    cr_assert_eq(fl_mkmodel_preset(&o, preset), 0, "%s", flare_last_error());
+    o.type = type;
+    o.seed = 11;
+    o.n_threads = 2;
+    snprintf(path, path_len, "%s/cuda-%s-%s-%d.gguf", FLARE_TMPDIR, preset, fl_type_name(type),
+             (int)getpid());
+    cr_assert_eq(fl_mkmodel_write(&o, path), 0, "mkmodel %s: %s", preset, flare_last_error());
+    fl_model *m = NULL;
+    cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+    return m;
+}
+
+static fl_cuda_engine *make_cuda(const fl_model *m, uint32_t n_ctx, int graphs, int mma)
+{
+    fl_cuda_opts o;
+    fl_cuda_default_opts(&o);
+    o.n_ctx = n_ctx;
+    o.graphs = graphs;
+    o.mma = mma;
+    fl_cuda_engine *e = NULL;
+    cr_assert_eq(fl_cuda_engine_new(&e, &m->llama, &o), 0, "%s", flare_last_error());
+    return e;
+}
+
+static fl_engine *make_cpu(const fl_model *m, uint32_t n_ctx)
+{
+    fl_engine_opts o;
+    fl_engine_default_opts(&o);
+    o.n_ctx = n_ctx;
+    o.n_threads = 2;
+    fl_engine *e = NULL;
+    cr_assert_eq(fl_engine_new(&e, &m->llama, &o), 0, "%s", flare_last_error());
+    return e;
+}
+
+/* ---- without a GPU -------------------------------------------------------------------------- */
+
+Test(cuda, library_builds_with_static_cudart)
+{
+    if (!nvcc_found())
+        cr_skip_test("nvcc not found (PATH, /usr/local/cuda/bin): the CUDA engine is not built");
+    cr_assert_eq(access(built_lib(), R_OK), 0, "%s missing although nvcc is installed (make cuda)",
+                 built_lib());
+    void *h = dlopen(built_lib(), RTLD_NOW | RTLD_LOCAL);
+    cr_assert(h, "dlopen %s: %s", built_lib(), dlerror());
+    int (*ver)(void) = (int (*)(void))dlsym(h, "flcu_abi_version");
+    cr_assert(ver, "no flcu_abi_version in %s", built_lib());
+    cr_expect_eq(ver(), FLCU_ABI_VERSION);
+    /* cudart is inside the library: no shared cudart was pulled in */
+    cr_expect_null(dlopen("libcudart.so.13", RTLD_NOW | RTLD_NOLOAD), "libcudart.so.13 loaded");
+    cr_expect_null(dlopen("libcudart.so.12", RTLD_NOW | RTLD_NOLOAD), "libcudart.so.12 loaded");
+    dlclose(h);
+}
+
+/* The kernels' block decoding (repacked layout, nibble/fifth-bit unpacking, dp4a sums) run on
+ * the host against flare/ggml.h's definition: the part of the kernels checkable without a GPU. */
+Test(cuda, block_decoding_host_selftest)
+{
+    if (access(built_lib(), R_OK) != 0)
+        cr_skip_test("%s not built (nvcc not found when make ran)", built_lib());
+    void *h = dlopen(built_lib(), RTLD_NOW | RTLD_LOCAL);
+    cr_assert(h, "dlopen %s: %s", built_lib(), dlerror());
+    int (*selftest)(void) = (int (*)(void))dlsym(h, "flcu_selftest");
+    const char *(*last)(void) = (const char *(*)(void))dlsym(h, "flcu_last_error");
+    cr_assert(selftest && last);
+    cr_expect_eq(selftest(), 0, "%s", last());
+    dlclose(h);
+}
+
+static void expect_missing(void)
+{
+    char msg[1024];
+    int rc = fl_cuda_probe(0, msg, sizeof msg);
+    cr_assert_neq(rc, 0);
+    cr_expect(strstr(msg, "flare was built without the CUDA engine (run make cuda)"), "msg: %s",
+              msg);
+    cr_expect(strstr(flare_last_error(), "libflare_cuda.so"), "msg: %s", flare_last_error());
+    cr_expect_null(fl_cuda_lib_path());
+}
+
+Test(cuda, missing_library_says_built_without)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/no-such-dir-%d/libflare_cuda.so", FLARE_TMPDIR, (int)getpid());
+    setenv("FLARE_CUDA_LIB", path, 1);
+    expect_missing();
+    cr_expect(strstr(flare_last_error(), path), "msg: %s", flare_last_error());
+    /* engine creation fails the same way, before touching the model */
+    fl_llama m;
+    memset(&m, 0, sizeof m);
+    fl_cuda_engine *e = (fl_cuda_engine *)&m;
+    cr_expect_neq(fl_cuda_engine_new(&e, &m, NULL), 0);
+    cr_expect_null(e);
+    cr_expect(strstr(flare_last_error(), "built without the CUDA engine"), "msg: %s",
+              flare_last_error());
+    /* without FLARE_CUDA_LIB: next to this program (build/tests/), where no library is */
+    unsetenv("FLARE_CUDA_LIB");
+    expect_missing();
+}
+
+Test(cuda, no_driver_message)
+{
+    use_built_lib();
+    void *drv = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (drv) {
+        dlclose(drv);
+        cr_skip_test("a CUDA driver (libcuda.so.1) is installed: this test is for machines "
+                     "without one");
+    }
+    char msg[1024];
+    int rc = fl_cuda_probe(0, msg, sizeof msg);
+    cr_assert_eq(rc, FLARE_EDEVICE, "rc %d: %s", rc, msg);
+    cr_expect(strstr(msg, "no CUDA driver"), "msg: %s", msg);
+    cr_expect(strstr(msg, "libcuda.so.1"), "msg: %s", msg);
+    cr_expect_str_eq(fl_cuda_lib_path(), built_lib());
+    /* creating an engine says the same */
+    char path[512];
+    fl_model *m = make_model("tiny", FL_TYPE_Q8_0, path, sizeof path);
+    fl_cuda_engine *e = NULL;
+    cr_expect_eq(fl_cuda_engine_new(&e, &m->llama, NULL), FLARE_EDEVICE);
+    cr_expect(strstr(flare_last_error(), "no CUDA driver"), "msg: %s", flare_last_error());
+    cr_expect_null(e);
+    fl_model_free(m);
+    unlink(path);
+}
+
+Test(cuda, parse_device_uri)
+{
+    uint32_t d = 99;
+    cr_expect_eq(fl_cuda_parse_uri("cuda", &d), 1);
+    cr_expect_eq(d, 0);
+    cr_expect_eq(fl_cuda_parse_uri("cuda:3", &d), 1);
+    cr_expect_eq(d, 3);
+    cr_expect_eq(fl_cuda_parse_uri("csim", &d), 0);
+    cr_expect_eq(fl_cuda_parse_uri("cudax", &d), 0);
+    cr_expect_eq(fl_cuda_parse_uri("cuda:", &d), FLARE_EINVAL);
+    cr_expect_eq(fl_cuda_parse_uri("cuda:-1", &d), FLARE_EINVAL);
+    cr_expect_eq(fl_cuda_parse_uri("cuda:1x", &d), FLARE_EINVAL);
+    cr_expect(strstr(flare_last_error(), "cuda:1x"), "%s", flare_last_error());
+}
+
+/* ---- with a GPU: against the CPU engine ----------------------------------------------------- */
+
+#define N_PROMPT 12
+#define N_STEPS 8
+
+/* The prompt in one batch, then N_STEPS greedy steps teacher-forced with the CPU's choice; logits
+ * NMSE per step under tol; the argmax agrees unless the CPU's gap between the two tokens is
+ * within 4 RMS differences (a tie at this precision). */
+static void vs_cpu(const char *preset, uint32_t type, double tol)
+{
+    need_gpu();
+    char path[512];
+    fl_model *m = make_model(preset, type, path, sizeof path);
+    uint32_t V = m->llama.hp.n_vocab;
+    fl_engine *c = make_cpu(m, 64);
+    fl_cuda_engine *g = make_cuda(m, 64, 1, 1);
+    int32_t prompt[N_PROMPT] = {1, 9038, 2501, 263, 931, 11, 4, 263, 2501, 77, 5, 931};
+    for (int i = 0; i < N_PROMPT; i++)
+        prompt[i] %= (int32_t)V;
+    cr_assert_eq(fl_engine_eval(c, prompt, N_PROMPT), 0, "%s", flare_last_error());
+    cr_assert_eq(fl_cuda_engine_eval(g, prompt, N_PROMPT), 0, "%s", flare_last_error());
+    /* the prompt's products ran on tensor cores (12 >= 8 tokens); the dp4a kernels too */
+    fl_cuda_engine *g2 = make_cuda(m, 64, 1, 0);
+    cr_assert_eq(fl_cuda_engine_eval(g2, prompt, N_PROMPT), 0, "%s", flare_last_error());
+    double err2 = t_nmse(fl_cuda_engine_logits(g2), fl_engine_logits(c), V);
+    cr_expect_lt(err2, tol, "%s %s prompt without tensor cores: logits NMSE %.3g", preset,
+                 fl_type_name(type), err2);
+    fl_cuda_engine_free(g2);
+    double worst = 0;
+    for (int s = 0; s < N_STEPS; s++) {
+        const float *lc = fl_engine_logits(c), *lg = fl_cuda_engine_logits(g);
+        double err = t_nmse(lg, lc, V);
+        worst = err > worst ? err : worst;
+        cr_expect_lt(err, tol, "%s %s step %d: logits NMSE %.3g (limit %.1g)", preset,
+                     fl_type_name(type), s, err, tol);
+        int32_t tc = t_argmax(lc, V), tg = t_argmax(lg, V);
+        if (tc != tg) {
+            double ss = 0;
+            for (uint32_t i = 0; i < V; i++)
+                ss += ((double)lg[i] - lc[i]) * ((double)lg[i] - lc[i]);
+            double gap = (double)lc[tc] - lc[tg], rms = sqrt(ss / V);
+            cr_expect_leq(gap, 4 * rms, "%s %s step %d: token %d, CPU chose %d (gap %.3g)",
+                          preset, fl_type_name(type), s, tg, tc, gap);
+        }
+        cr_assert_eq(fl_engine_eval(c, &tc, 1), 0);
+        cr_assert_eq(fl_cuda_engine_eval(g, &tc, 1), 0, "%s", flare_last_error());
+    }
+    cr_expect_eq(fl_cuda_engine_n_past(g), N_PROMPT + N_STEPS);
+    printf("cuda vs cpu (%s %s, %s): worst logits NMSE %.3g\n", preset, fl_type_name(type),
+           fl_cuda_engine_device(g), worst);
+    fl_cuda_engine_free(g);
+    fl_engine_free(c);
+    fl_model_free(m);
+    unlink(path);
+}
+
+#define TOL_FLOAT 1e-5
+#define TOL_QUANT 5e-4
+
+Test(cuda, vs_cpu_tiny_f32) { vs_cpu("tiny", FL_TYPE_F32, TOL_FLOAT); }
+Test(cuda, vs_cpu_tiny_f16) { vs_cpu("tiny", FL_TYPE_F16, TOL_FLOAT); }
+Test(cuda, vs_cpu_tiny_q8_0) { vs_cpu("tiny", FL_TYPE_Q8_0, TOL_QUANT); }
+Test(cuda, vs_cpu_tiny_q5_0) { vs_cpu("tiny", FL_TYPE_Q5_0, TOL_QUANT); }
+Test(cuda, vs_cpu_tiny_q4_0) { vs_cpu("tiny", FL_TYPE_Q4_0, TOL_QUANT); }
+Test(cuda, vs_cpu_stories15M_f32, .timeout = 120)
+{
+    vs_cpu("stories15M", FL_TYPE_F32, TOL_FLOAT);
+}
+Test(cuda, vs_cpu_stories15M_f16, .timeout = 120)
+{
+    vs_cpu("stories15M", FL_TYPE_F16, TOL_FLOAT);
+}
+Test(cuda, vs_cpu_stories15M_q8_0, .timeout = 120)
+{
+    vs_cpu("stories15M", FL_TYPE_Q8_0, TOL_QUANT);
+}
+Test(cuda, vs_cpu_stories15M_q5_0, .timeout = 120)
+{
+    vs_cpu("stories15M", FL_TYPE_Q5_0, TOL_QUANT);
+}
+Test(cuda, vs_cpu_stories15M_q4_0, .timeout = 120)
+{
+    vs_cpu("stories15M", FL_TYPE_Q4_0, TOL_QUANT);
+}
+
+/* ---- with a GPU: paths, hook, errors, llama.cpp --------------------------------------------- */
+
+/* Batched prompt (tensor cores, and the dp4a T > 1 kernels) vs one token at a time, with and
+ * without CUDA graphs. */
+Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
+{
+    need_gpu();
+    char path[512];
+    fl_model *m = make_model("stories15M", FL_TYPE_Q4_0, path, sizeof path);
+    uint32_t V = m->llama.hp.n_vocab;
+    int32_t prompt[N_PROMPT] = {1, 9038, 2501, 263, 931, 11, 4, 263, 2501, 77, 5, 931};
+    float *ref = malloc(sizeof(float) * V);
+    cr_assert(ref);
+    fl_cuda_engine *g = make_cuda(m, 64, 1, 1);
+    cr_assert_eq(fl_cuda_engine_eval(g, prompt, N_PROMPT), 0, "%s", flare_last_error());
+    memcpy(ref, fl_cuda_engine_logits(g), sizeof(float) * V);
+    fl_cuda_engine *d = make_cuda(m, 64, 1, 0);
+    cr_assert_eq(fl_cuda_engine_eval(d, prompt, N_PROMPT), 0, "%s", flare_last_error());
+    double err_d = t_nmse(fl_cuda_engine_logits(d), ref, V);
+    cr_expect_lt(err_d, 1e-3, "dp4a vs tensor cores, batched: NMSE %.3g", err_d);
+    fl_cuda_engine_free(d);
+    for (int graphs = 0; graphs < 2; graphs++) {
+        fl_cuda_engine *h = make_cuda(m, 64, graphs, 1);
+        for (int rep = 0; rep < 2; rep++) { /* the second time after a reset: the graph replays */
+            for (int i = 0; i < N_PROMPT; i++)
+                cr_assert_eq(fl_cuda_engine_eval(h, prompt + i, 1), 0, "%s", flare_last_error());
+            double err = t_nmse(fl_cuda_engine_logits(h), ref, V);
+            cr_expect_lt(err, 1e-3, "graphs %d rep %d: one at a time vs batched NMSE %.3g",
+                         graphs, rep, err);
+            fl_cuda_engine_reset(h);
+            cr_expect_eq(fl_cuda_engine_n_past(h), 0);
+        }
+        fl_cuda_engine_free(h);
+    }
+    fl_cuda_engine_free(g);
+    free(ref);
+    fl_model_free(m);
+    unlink(path);
+}
+
+typedef struct {
+    uint32_t calls, n_embd;
+    float *rows; /* (n_layer, n_embd): the last token's residual stream per layer */
+} hook_rec;
+
+static void record(void *user, uint32_t layer, const float *x, uint32_t T)
+{
+    hook_rec *r = user;
+    memcpy(r->rows + (size_t)layer * r->n_embd, x + (size_t)(T - 1) * r->n_embd,
+           r->n_embd * sizeof(float));
+    r->calls++;
+}
+
+Test(cuda, layer_hook_matches_cpu, .timeout = 120)
+{
+    need_gpu();
+    char path[512];
+    fl_model *m = make_model("stories15M", FL_TYPE_Q8_0, path, sizeof path);
+    const fl_llama_hparams *hp = &m->llama.hp;
+    hook_rec rc = {0, hp->n_embd, calloc((size_t)hp->n_layer * hp->n_embd, sizeof(float))};
+    hook_rec rg = {0, hp->n_embd, calloc((size_t)hp->n_layer * hp->n_embd, sizeof(float))};
+    fl_engine *c = make_cpu(m, 64);
+    fl_cuda_engine *g = make_cuda(m, 64, 1, 1);
+    fl_engine_set_hook(c, record, &rc);
+    fl_cuda_engine_set_hook(g, record, &rg);
+    int32_t prompt[5] = {1, 9038, 2501, 263, 931};
+    cr_assert_eq(fl_engine_eval(c, prompt, 5), 0);
+    cr_assert_eq(fl_cuda_engine_eval(g, prompt, 5), 0, "%s", flare_last_error());
+    cr_expect_eq(rg.calls, hp->n_layer);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        double err = t_nmse(rg.rows + (size_t)l * hp->n_embd, rc.rows + (size_t)l * hp->n_embd,
+                            hp->n_embd);
+        cr_expect_lt(err, 1e-3, "layer %u: residual NMSE %.3g", l, err);
+    }
+    fl_cuda_engine_free(g);
+    fl_engine_free(c);
+    free(rc.rows);
+    free(rg.rows);
+    fl_model_free(m);
+    unlink(path);
+}
+
+Test(cuda, context_full_and_bad_token)
+{
+    need_gpu();
+    char path[512];
+    fl_model *m = make_model("tiny", FL_TYPE_Q8_0, path, sizeof path);
+    fl_cuda_engine *g = make_cuda(m, 8, 1, 1);
+    int32_t toks[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    cr_expect_eq(fl_cuda_engine_eval(g, toks, 9), FLARE_ERANGE);
+    cr_expect(strstr(flare_last_error(), "context full"), "%s", flare_last_error());
+    int32_t bad = (int32_t)m->llama.hp.n_vocab;
+    cr_expect_eq(fl_cuda_engine_eval(g, &bad, 1), FLARE_EINVAL);
+    cr_expect_eq(fl_cuda_engine_n_past(g), 0);
+    cr_expect_eq(fl_cuda_engine_eval(g, toks, 8), 0, "%s", flare_last_error());
+    cr_expect_eq(fl_cuda_engine_n_past(g), 8);
+    fl_cuda_engine_free(g);
+    fl_model_free(m);
+    unlink(path);
+}
+
+#define PEER FLARE_TESTDATA "/llamacpp/stories15M-Q8_0"
+#define PEER_STEPS 16
+#define PEER_VOCAB 32000
+
+/* llama.cpp's logits for its own greedy run, fed the same tokens. */
+Test(cuda, llamacpp_peer_logits, .timeout = 60)
+{
+    need_gpu();
+    fl_model *m = NULL;
+    cr_assert_eq(fl_model_open(&m, PEER ".gguf"), 0, "%s", flare_last_error());
+    float *want = malloc(sizeof(float) * PEER_VOCAB * PEER_STEPS);
+    FILE *f = fopen(PEER ".logits.f32", "rb");
+    cr_assert(f && want);
+    cr_assert_eq(fread(want, sizeof(float), PEER_VOCAB * PEER_STEPS, f), PEER_VOCAB * PEER_STEPS);
+    fclose(f);
+    fl_cuda_engine *g = make_cuda(m, 64, 1, 1);
+    int32_t prompt[5] = {1, 9038, 2501, 263, 931};
+    cr_assert_eq(fl_cuda_engine_eval(g, prompt, 5), 0, "%s", flare_last_error());
+    for (int s = 0; s < PEER_STEPS; s++) {
+        const float *want_s = want + (size_t)s * PEER_VOCAB;
+        double err = t_nmse(fl_cuda_engine_logits(g), want_s, PEER_VOCAB);
+        cr_expect_lt(err, 5e-4, "step %d: logits NMSE %.3g vs llama.cpp", s, err);
+        int32_t tok = t_argmax(want_s, PEER_VOCAB); /* llama.cpp's choice */
+        cr_assert_eq(fl_cuda_engine_eval(g, &tok, 1), 0);
+    }
+    fl_cuda_engine_free(g);
+    free(want);
+    fl_model_free(m);
+}
