@@ -1,4 +1,5 @@
-/* host/cli/cmd_bench.c: `flare bench`: llama-bench-like throughput of the CPU engine.
+/* host/cli/cmd_bench.c: `flare bench`: llama-bench-like throughput of the CPU engine (or, with
+ * --device cuda[:N], of the CUDA engine: bandwidth is then the GPU's device-to-device copy rate).
  *
  * For each thread count: pp<P> = P prompt tokens in one eval from an empty context, tg<N> = N
  * tokens one at a time from an empty context (as llama-bench does), each repeated -r times
@@ -21,6 +22,7 @@
 #include "flare/ggml.h"
 #include "host/model.h"
 #include "ref/engine_cpu.h"
+#include "ref/engine_cuda.h"
 #include "ref/threadpool.h"
 
 #define MAX_THREADS_LIST 16
@@ -28,6 +30,7 @@
 
 typedef struct {
     const char *model;
+    const char *device; /* NULL: the CPU engine; "cuda[:N]": the CUDA engine */
     uint64_t n_prompt, n_gen, reps;
     uint32_t threads[MAX_THREADS_LIST];
     int n_threads_list, json, scalar;
@@ -43,6 +46,7 @@ static void bench_usage(FILE *out)
             "plus the memory bandwidth decode reaches against this machine's measured bandwidth.\n"
             "\n"
             "  -m, --model FILE     llama GGUF\n"
+            "  --device URI         cpu (default: the CPU engine) or cuda[:N] (the CUDA engine)\n"
             "  -p N                 prompt tokens (default 128; 0 = skip)\n"
             "  -n N                 generated tokens (default 64; 0 = skip)\n"
             "  -t LIST              thread counts, comma separated (default 1,2)\n"
@@ -77,6 +81,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             return -1;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             o->model = v;
+        } else if (!strcmp(a, "--device")) {
+            o->device = strcmp(v, "cpu") ? v : NULL;
         } else if (!strcmp(a, "-p")) {
             if (cli_u64(a, v, 0, 65536, &o->n_prompt))
                 return -1;
@@ -210,17 +216,31 @@ static void stats(const double *x, uint64_t n, double *mean, double *sd)
     *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
 }
 
-/* tok/s of one pp (gen == 0) or tg run from an empty context. */
-static int one_run(fl_engine *e, const int32_t *toks, uint64_t n, int gen, double *tok_s)
+/* The engine under test: the CPU engine or the CUDA one. */
+typedef struct {
+    fl_engine *e;
+    fl_cuda_engine *cu;
+} bench_engine;
+
+static int be_eval(bench_engine *b, const int32_t *t, uint32_t n)
 {
-    fl_engine_reset(e);
+    return b->cu ? fl_cuda_engine_eval(b->cu, t, n) : fl_engine_eval(b->e, t, n);
+}
+
+/* tok/s of one pp (gen == 0) or tg run from an empty context. */
+static int one_run(bench_engine *b, const int32_t *toks, uint64_t n, int gen, double *tok_s)
+{
+    if (b->cu)
+        fl_cuda_engine_reset(b->cu);
+    else
+        fl_engine_reset(b->e);
     double t0 = now_s();
     if (!gen) {
-        if (fl_engine_eval(e, toks, (uint32_t)n))
+        if (be_eval(b, toks, (uint32_t)n))
             return -1;
     } else {
         for (uint64_t i = 0; i < n; i++)
-            if (fl_engine_eval(e, &toks[i], 1))
+            if (be_eval(b, &toks[i], 1))
                 return -1;
     }
     *tok_s = n / (now_s() - t0);
@@ -233,6 +253,14 @@ int cmd_bench(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc < 0 ? 1 : 0;
+    uint32_t ordinal = 0;
+    int cuda = o.device ? fl_cuda_parse_uri(o.device, &ordinal) : 0;
+    if (cuda < 0)
+        return cli_fail("%s", flare_last_error());
+    if (o.device && !cuda)
+        return cli_fail("--device %s: bench runs the CPU engine (cpu) or cuda[:N]", o.device);
+    if (cuda && fl_cuda_probe(ordinal, NULL, 0)) /* before any output: no GPU, no table */
+        return cli_fail("--device %s: %s", o.device, flare_last_error());
     fl_model *m = NULL;
     if (fl_model_open(&m, o.model))
         return cli_fail("%s", flare_last_error());
@@ -255,7 +283,8 @@ int cmd_bench(int argc, char **argv)
     uint32_t max_t = 1;
     for (int i = 0; i < o.n_threads_list; i++)
         max_t = o.threads[i] > max_t ? o.threads[i] : max_t;
-    double bw = o.n_gen ? measure_bandwidth_forked(max_t) : 0;
+    double bw = !o.n_gen ? 0 : cuda ? fl_cuda_d2d_gbps(ordinal, 1ull << 30, 10)
+                                    : measure_bandwidth_forked(max_t);
 
     const char *type = fl_model_type_name(m);
     double size_mib = m->file_bytes / 1048576.0, params_m = m->n_params / 1e6;
@@ -268,7 +297,7 @@ int cmd_bench(int argc, char **argv)
     }
     const char *base = strrchr(o.model, '/') ? strrchr(o.model, '/') + 1 : o.model;
     int status = 0;
-    for (int ti = 0; ti < o.n_threads_list && !status; ti++) {
+    for (int ti = 0; ti < (cuda ? 1 : o.n_threads_list) && !status; ti++) {
         fl_engine_opts eo;
         fl_engine_default_opts(&eo);
         eo.n_ctx = (uint32_t)n_ctx;
@@ -276,20 +305,36 @@ int cmd_bench(int argc, char **argv)
         eo.n_batch = o.n_prompt ? (uint32_t)o.n_prompt : 1;
         eo.kv_type = o.kv_type;
         eo.scalar = o.scalar;
-        fl_engine *e = NULL;
-        if (fl_engine_new(&e, &m->llama, &eo)) {
-            status = cli_fail("%s: %s", o.model, flare_last_error());
-            break;
+        bench_engine b = {0};
+        const char *kernels;
+        if (cuda) {
+            fl_cuda_opts co;
+            fl_cuda_default_opts(&co);
+            co.device = ordinal;
+            co.n_ctx = eo.n_ctx;
+            co.n_batch = eo.n_batch;
+            if (fl_cuda_engine_new(&b.cu, &m->llama, &co)) {
+                status = cli_fail("--device %s: %s", o.device, flare_last_error());
+                break;
+            }
+            eo.n_threads = 1; /* one host thread drives the GPU */
+            kernels = fl_cuda_engine_device(b.cu);
+        } else {
+            if (fl_engine_new(&b.e, &m->llama, &eo)) {
+                status = cli_fail("%s: %s", o.model, flare_last_error());
+                break;
+            }
+            kernels = fl_engine_kernels(b.e);
         }
         for (int gen = 0; gen < 2 && !status; gen++) {
             uint64_t n = gen ? o.n_gen : o.n_prompt;
             if (!n)
                 continue;
             double ts[MAX_REPS], mean, sd, warm;
-            if (one_run(e, toks, gen ? 1 : n, gen, &warm)) /* warm-up */
+            if (one_run(&b, toks, gen ? 1 : n, gen, &warm)) /* warm-up */
                 status = 1;
             for (uint64_t r = 0; r < o.reps && !status; r++)
-                if (one_run(e, toks, n, gen, &ts[r]))
+                if (one_run(&b, toks, n, gen, &ts[r]))
                     status = 1;
             if (status) {
                 cli_fail("%s", flare_last_error());
@@ -307,7 +352,7 @@ int cmd_bench(int argc, char **argv)
                        "\"test\":\"%s\",\"n_prompt\":%" PRIu64 ",\"n_gen\":%" PRIu64
                        ",\"avg_ts\":%.3f,\"stddev_ts\":%.3f,\"samples_ts\":[",
                        base, type, m->file_bytes, m->n_params, eo.n_threads,
-                       fl_engine_kernels(e), test, gen ? 0 : n, gen ? n : 0, mean, sd);
+                       kernels, test, gen ? 0 : n, gen ? n : 0, mean, sd);
                 for (uint64_t r = 0; r < o.reps; r++)
                     printf("%s%.3f", r ? "," : "", ts[r]);
                 printf("],\"bytes_per_token\":%" PRIu64 ",\"gbs\":%.3f,\"mem_bw_gbs\":%.3f}\n",
@@ -321,14 +366,21 @@ int cmd_bench(int argc, char **argv)
             }
             fflush(stdout);
         }
-        fl_engine_free(e);
+        fl_engine_free(b.e);
+        fl_cuda_engine_free(b.cu);
     }
     if (!o.json && !status) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        printf("\nbytes per token %.2f MiB; measured read bandwidth %.1f GB/s (%u threads); "
+        char who[64];
+        if (cuda)
+            snprintf(who, sizeof who, "%s", o.device);
+        else
+            snprintf(who, sizeof who, "%u threads", max_t);
+        printf("\nbytes per token %.2f MiB; measured %s bandwidth %.1f GB/s (%s); "
                "peak RSS %.1f MiB (file %.1f MiB)\n",
-               m->weight_bytes / 1048576.0, bw, max_t, ru.ru_maxrss / 1024.0, size_mib);
+               m->weight_bytes / 1048576.0, cuda ? "device-to-device copy" : "read", bw, who,
+               ru.ru_maxrss / 1024.0, size_mib);
     }
     free(toks);
     fl_model_free(m);

@@ -26,6 +26,7 @@
 #include "host/scheduler.h"
 #include "host/tokenizer.h"
 #include "ref/engine_cpu.h"
+#include "ref/engine_cuda.h"
 
 typedef struct {
     const char *model, *prompt, *prompt_ids, *logits_path;
@@ -45,8 +46,9 @@ static void run_usage(FILE *out)
             "Generate text with the CPU reference engine or on a device; timings on stderr.\n"
             "\n"
             "  -m, --model FILE        llama GGUF (f32, f16, q8_0, q5_0, q4_0 weights)\n"
-            "  --device URI            cpu (default: the reference engine) or csim (the HLS\n"
+            "  --device URI            cpu (default: the reference engine), csim (the HLS\n"
             "                          kernels through the device API and layer scheduler)\n"
+            "                          or cuda[:N] (the CUDA engine, libflare_cuda.so)\n"
             "  --check cpu             with --device: run the CPU reference on the same tokens,\n"
             "                          compare each layer and each token's logits, print the\n"
             "                          table; a failed check exits 2\n"
@@ -292,26 +294,76 @@ static int sb_add(strbuf *b, const char *s, size_t n)
 /* ---- what runs the model: the CPU engine, a device, or both cross-checked -------------------- */
 
 typedef struct {
-    fl_engine *e; /* the CPU reference (NULL when a device runs alone) */
+    fl_engine *e;       /* the CPU reference (NULL when a device runs alone) */
     fl_dev *dev;
-    fl_sched *s;  /* the layer scheduler on dev */
-    fl_xcheck *x; /* e and s compared */
+    fl_sched *s;        /* the layer scheduler on dev */
+    fl_xcheck *x;       /* e and s compared */
+    fl_cuda_engine *cu; /* --device cuda: the CUDA engine */
+    uint32_t n_vocab;
+    /* cuda checked against e: the logits of every forward pass (no per-layer table yet) */
+    uint32_t cu_evals, cu_agree;
+    double cu_worst;
 } runner;
+
+/* The CUDA engine's logits against the CPU reference's after the same tokens. */
+static void runner_compare_cuda(runner *r)
+{
+    const float *a = fl_cuda_engine_logits(r->cu), *b = fl_engine_logits(r->e);
+    double num = 0, den = 0;
+    uint32_t ia = 0, ib = 0;
+    for (uint32_t i = 0; i < r->n_vocab; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+        ia = a[i] > a[ia] ? i : ia;
+        ib = b[i] > b[ib] ? i : ib;
+    }
+    double nmse = den > 0 ? num / den : num;
+    r->cu_worst = nmse > r->cu_worst ? nmse : r->cu_worst;
+    r->cu_evals++;
+    r->cu_agree += ia == ib;
+}
 
 static int runner_eval(runner *r, const int32_t *t, uint32_t n)
 {
+    if (r->cu) {
+        int rc = fl_cuda_engine_eval(r->cu, t, n);
+        if (!rc && r->e && !(rc = fl_engine_eval(r->e, t, n)))
+            runner_compare_cuda(r);
+        return rc;
+    }
     return r->x ? fl_xcheck_eval(r->x, t, n) : r->s ? fl_sched_eval(r->s, t, n)
                                                     : fl_engine_eval(r->e, t, n);
 }
 
 static const float *runner_logits(const runner *r)
 {
-    return r->s ? fl_sched_logits(r->s) : fl_engine_logits(r->e);
+    return r->cu ? fl_cuda_engine_logits(r->cu) : r->s ? fl_sched_logits(r->s)
+                                                       : fl_engine_logits(r->e);
 }
 
 static uint32_t runner_n_past(const runner *r)
 {
-    return r->s ? fl_sched_n_past(r->s) : fl_engine_n_past(r->e);
+    return r->cu ? fl_cuda_engine_n_past(r->cu) : r->s ? fl_sched_n_past(r->s)
+                                                       : fl_engine_n_past(r->e);
+}
+
+/* After the run: the device's statistics and the check's verdict (1 when it failed). */
+static int runner_report(const runner *r, FILE *f)
+{
+    if (r->s)
+        fl_sched_print_stats(r->s, f);
+    if (r->x)
+        return fl_xcheck_report(r->x, f) != 0;
+    if (r->cu && r->e) {
+        const double max_nmse = 5e-4; /* ggml test-backend-ops' bound for quantized matmul */
+        int pass = r->cu_worst <= max_nmse && r->cu_agree == r->cu_evals;
+        fprintf(f, "check: %s (cuda vs cpu, logits of %u forward passes): worst NMSE %.3g "
+                   "(threshold %.0e); top-1 agree %u/%u\n",
+                pass ? "PASS" : "FAIL", r->cu_evals, r->cu_worst, max_nmse, r->cu_agree,
+                r->cu_evals);
+        return !pass;
+    }
+    return 0;
 }
 
 static void runner_free(runner *r)
@@ -319,6 +371,7 @@ static void runner_free(runner *r)
     fl_xcheck_free(r->x);
     fl_engine_free(r->e);
     fl_sched_free(r->s);
+    fl_cuda_engine_free(r->cu);
     if (r->dev)
         fl_dev_close(r->dev);
 }
@@ -329,6 +382,24 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
                        fl_engine_opts *eo)
 {
     memset(r, 0, sizeof *r);
+    r->n_vocab = m->hp.n_vocab;
+    uint32_t ordinal;
+    int cuda = o->device ? fl_cuda_parse_uri(o->device, &ordinal) : 0;
+    if (cuda < 0)
+        return cli_fail("%s", flare_last_error()); /* names the flag and the value */
+    if (cuda) {
+        fl_cuda_opts co;
+        fl_cuda_default_opts(&co);
+        co.device = ordinal;
+        co.n_ctx = *n_ctx;
+        co.n_batch = (uint32_t)o->n_batch;
+        if (fl_cuda_engine_new(&r->cu, m, &co))
+            return cli_fail("--device %s: %s", o->device, flare_last_error());
+        eo->n_ctx = fl_cuda_engine_n_ctx(r->cu);
+        if (o->check && fl_engine_new(&r->e, m, eo))
+            return cli_fail("%s: %s", o->model, flare_last_error());
+        return 0;
+    }
     if (o->device) {
         if (fl_dev_open(o->device, &r->dev))
             return cli_fail("--device %s: %s", o->device, flare_last_error());
@@ -360,7 +431,10 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
 /* "avx512 kernels" or "device csim" for the timing line. */
 static void runner_name(const runner *r, const run_opts *o, char *buf, size_t n)
 {
-    if (r->s)
+    if (r->cu)
+        snprintf(buf, n, "device %s (%s)%s", o->device, fl_cuda_engine_device(r->cu),
+                 r->e ? ", checked against cpu" : "");
+    else if (r->s)
         snprintf(buf, n, "device %s%s", o->device, r->x ? ", checked against cpu" : "");
     else
         snprintf(buf, n, "%s kernels", fl_engine_kernels(r->e));
@@ -555,9 +629,7 @@ int cmd_run(int argc, char **argv)
             t_load * 1e3, n_prompt, t_prompt * 1e3, pp_tok_s, n_decoded, t_decode * 1e3, tg_tok_s,
             eo.n_threads, what, stop);
     status = 0;
-    if (r.s)
-        fl_sched_print_stats(r.s, stderr);
-    if (r.x && fl_xcheck_report(r.x, stderr))
+    if (runner_report(&r, stderr))
         status = 2; /* the device diverged from the reference: named in the report */
     if (lf && fclose(lf)) {
         cli_fail("--logits: write to '%s' failed", o.logits_path);

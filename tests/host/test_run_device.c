@@ -1,7 +1,8 @@
 /* tests/host/test_run_device.c: `flare run --device csim --check cpu` as a user runs it: the
  * accelerator path's acceptance runs (tiny, stories15M Q4_0 and llama.cpp's stories15M Q8_0),
  * the device generating on its own with every layer and token checked against the CPU
- * reference; the device alone giving llama.cpp's greedy tokens; and bad --device/--check use. */
+ * reference; the device alone giving llama.cpp's greedy tokens; bad --device/--check use; and
+ * `--device cuda` saying in one line why it cannot run where there is no GPU. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,4 +113,32 @@ Test(run_device, bad_device_and_check_options)
                   "%s: one error line: %s", cases[i].args, out);
         free(out);
     }
+}
+
+/* Without a GPU (CI, this machine), --device cuda fails with one line that says which part is
+ * missing: the engine library, the driver or the GPU. With one, the run must pass its check. */
+Test(run_device, cuda_says_what_is_missing, .timeout = 240)
+{
+    char *out;
+    int st = t_flare("run -m " PEER ".gguf -p 'Once upon a time' --device cuda --check cpu "
+                     "-n 8 --temp 0",
+                     &out);
+    if (st == 0) {
+        cr_assert(strstr(out, "check: PASS (cuda vs cpu"), "%s", out);
+    } else {
+        cr_assert_eq(st, 1, "exit %d: %s", st, out);
+        cr_assert(strstr(out, "no CUDA driver") || strstr(out, "no GPU") ||
+                      strstr(out, "built without the CUDA engine"),
+                  "%s", out);
+        cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
+        free(out);
+        /* flare bench says the same, before printing any table */
+        cr_assert_eq(t_flare("bench -m " PEER ".gguf --device cuda -r 1", &out), 1, "%s", out);
+        cr_assert(strstr(out, "--device cuda: ") && !strstr(out, "| model"), "%s", out);
+        cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
+    }
+    free(out);
+    cr_assert_eq(t_flare("run -m " PEER ".gguf -p hi --device cuda:x -n 2", &out), 1);
+    cr_assert(strstr(out, "cuda:x") && strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
+    free(out);
 }
