@@ -632,6 +632,11 @@ int flcu_probe(uint32_t device, char *msg, size_t msg_len)
         rc = set_err(FLARE_EDEVICE, "no CUDA driver (cudaErrorInsufficientDriver / libcuda.so.1 "
                      "not found: %s)", why ? why : "dlopen failed");
     } else {
+        /* the driver's CUDA version, straight from libcuda (cuDriverGetVersion) */
+        int drv_ver = 0;
+        int (*get_ver)(int *) = (int (*)(int *))dlsym(drv, "cuDriverGetVersion");
+        if (!get_ver || get_ver(&drv_ver) != 0)
+            drv_ver = 0;
         dlclose(drv);
         int n = 0;
         cudaError_t ce = cudaGetDeviceCount(&n);
@@ -639,7 +644,9 @@ int flcu_probe(uint32_t device, char *msg, size_t msg_len)
         cudaFuncAttributes fa;
         if (ce == cudaErrorInsufficientDriver)
             rc = set_err(FLARE_EDEVICE, "no CUDA driver (cudaErrorInsufficientDriver: the driver "
-                         "is missing or older than the CUDA %d.%d runtime)", CUDART_VERSION / 1000,
+                         "supports CUDA %d.%d, this library was built for the CUDA %d.%d runtime: "
+                         "update the driver or rebuild with that machine's nvcc)",
+                         drv_ver / 1000, drv_ver % 1000 / 10, CUDART_VERSION / 1000,
                          CUDART_VERSION % 1000 / 10);
         else if (ce == cudaErrorNoDevice || (ce == cudaSuccess && n == 0))
             rc = set_err(FLARE_EDEVICE, "no GPU (cudaErrorNoDevice: the CUDA driver sees no "
