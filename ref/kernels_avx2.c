@@ -12,16 +12,17 @@
  *   row. A later group of rows is prefetched (ref/kernels_impl.h).
  * - Tiled (T >= 2): 8 rows transposed in registers (lane j = row j), up to 4 tokens per
  *   weight vector; see the section below.
- * F32/F16: fp32 FMA over 8 elements, 4 rows x 2 tokens at a time. */
+ * F32/F16: fp32 FMA over 8 elements, 4 rows x 2 tokens at a time.
+ * Helpers shared with ref/kernels_avx512.c are in ref/kernels_x86.h. */
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref/kernels_impl.h"
+#include "ref/kernels_x86.h"
 
 #define TILE_MIN_T 2 /* tokens from which the tiled kernel is used */
 
-// ---- activation quantization (ggml's CPU quantize_row_q8_0) ------------------------------
+// ---- activation quantization (ggml's CPU quantize_row_q8_0) -------------------------------
 
 #define RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC) /* round half to even */
 
@@ -55,15 +56,7 @@ void fl_quantize_act_q8_0_avx2(const float *x, block_q8_0 *xq, int64_t T, int64_
     }
 }
 
-// ---- block helpers ------------------------------------------------------------------------
-
-static inline __m256i nibbles(const uint8_t *qs)
-{
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(q),
-                                              _mm_srli_epi16(q, 4), 1);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
-}
+// ---- block helpers (the shared ones are in ref/kernels_x86.h) -----------------------------
 
 /* Byte j = 0x10 where bit j of qh is set (Q5_0 fifth bits). */
 static inline __m256i fifth_bits(const uint8_t *qhp)
@@ -76,19 +69,6 @@ static inline __m256i fifth_bits(const uint8_t *qhp)
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
     return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
-}
-
-static inline float half_at(const void *blk)
-{
-    uint16_t h;
-    memcpy(&h, blk, 2);
-    return _cvtsh_ss(h);
-}
-
-static inline size_t block_bytes(uint32_t wtype)
-{
-    return wtype == FL_TYPE_Q4_0 ? sizeof(block_q4_0)
-           : wtype == FL_TYPE_Q5_0 ? sizeof(block_q5_0) : sizeof(block_q8_0);
 }
 
 /* Exact int32 lanes of one block's dot: 8 partial sums of 4 products w * x. */
@@ -110,29 +90,9 @@ static inline __m256i block_dot(uint32_t wtype, const void *wb, __m256i xv, __m2
     return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(u, xv), ones), corr);
 }
 
-static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-static inline __m128 hsum8x4(__m256 a, __m256 b, __m256 c, __m256 d)
-{
-    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
 // ---- quantized matmul ---------------------------------------------------------------------
 
-/* One token: d_x and the Q4_0/Q5_0 correction per block. */
-typedef struct {
-    const block_q8_0 *x; /* (nb,) */
-    float *dx;           /* (nb,) */
-    __m256i *corr;       /* (nb,) */
-} xprep;
-
+/* One token's xprep (ref/kernels_x86.h): Q4_0/Q5_0 corrections with vpmaddubsw, Q8_0 none. */
 static void prep(xprep *p, int64_t nb, uint32_t wtype)
 {
     const int off = wtype == FL_TYPE_Q4_0 ? 8 : 16;
@@ -178,9 +138,7 @@ rows_1tok(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const x
             if (wtype == FL_TYPE_Q8_0) {
                 fl_pf_span_step(&pf);
             } else if (pfr && (b & 1) == 0) {
-#pragma GCC unroll 4
-                for (int i = 0; i < 4; i++)
-                    _mm_prefetch(pfr + (size_t)i * w_row_bytes + (size_t)b * bsz, FL_PF_HINT);
+                FL_PF_ROWS_AT(pfr, w_row_bytes, 4, (size_t)b * bsz);
             }
             ROW_STEP(a0, w0, p, b);
             ROW_STEP(a1, w1, p, b);
@@ -204,20 +162,13 @@ static void matmul_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t 
 {
     const int64_t nb = k / FL_QK;
     /* one token's d_x and corrections: on the stack up to k = 8192 */
-    enum { NB_STACK = 256 };
-    __m256i corr_stack[NB_STACK];
-    float dx_stack[NB_STACK];
-    xprep p = {NULL, dx_stack, corr_stack};
-    void *heap = NULL;
-    if (nb > NB_STACK) {
-        const size_t bytes = (size_t)nb * (sizeof(__m256i) + sizeof(float));
-        heap = aligned_alloc(32, (bytes + 31) / 32 * 32);
-        if (!heap) {
-            fl_matmul_rows_scalar(wtype, W, w_row_bytes, k, x, T, y, y_stride, r0, r1);
-            return;
-        }
-        p.corr = heap;
-        p.dx = (float *)(p.corr + nb);
+    __m256i corr_stack[XPREP_NB_STACK];
+    float dx_stack[XPREP_NB_STACK];
+    xprep p;
+    void *heap;
+    if (!xprep_buffers(&p, nb, corr_stack, dx_stack, &heap)) {
+        fl_matmul_rows_scalar(wtype, W, w_row_bytes, k, x, T, y, y_stride, r0, r1);
+        return;
     }
     for (int64_t t = 0; t < T; t++) {
         p.x = x + t * nb;
@@ -409,12 +360,7 @@ static void matmul_tiled_q(uint32_t wtype, const void *W, size_t w_row_bytes, in
         return;
     }
     float *dxf = (float *)(xq + T * nb * 32);
-    const __m256i flip = _mm256_set1_epi8(wtype == FL_TYPE_Q8_0 ? 0 : (char)0x80);
-    for (int64_t i = 0; i < T * nb; i++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        _mm256_store_si256((__m256i *)(xq + i * 32), _mm256_xor_si256(v, flip));
-        dxf[i] = half_at(&x[i]);
-    }
+    tile_act(x, T * nb, wtype == FL_TYPE_Q8_0 ? 0 : (char)0x80, xq, dxf);
     for (int64_t r = r0; r < r1; r += 8) {
         const int nr = (int)(r1 - r < 8 ? r1 - r : 8);
         const char *rows[8];
@@ -464,11 +410,8 @@ float_tile(uint32_t wtype, int NT, const char *const w[4], int nr, const float *
     for (; i + 8 <= k; i += 8) {
         /* pf: the same offset in rows of a later group, one 64-byte step per row: every line
          * once */
-        if (pf && ((size_t)i * esz & 63) == 0) {
-#pragma GCC unroll 4
-            for (int a = 0; a < 4; a++)
-                _mm_prefetch(pf + a * w_row_bytes + (size_t)i * esz, FL_PF_HINT);
-        }
+        if (pf && ((size_t)i * esz & 63) == 0)
+            FL_PF_ROWS_AT(pf, w_row_bytes, 4, (size_t)i * esz);
         __m256 xv[2];
 #pragma GCC unroll 2
         for (int c = 0; c < NT; c++)

@@ -20,19 +20,20 @@
  *   20 KB scratch tile and reused for all T tokens: no repacking of the weights at load, no
  *   memory beyond T * k * 1.125 bytes of prepared activations per call.
  * F32/F16 rows: fp32 FMA over 16 elements, four rows x up to four tokens at a time; for one
- * token the next four rows are prefetched. */
+ * token the next four rows are prefetched. AVX2-level helpers shared with ref/kernels_avx2.c
+ * are in ref/kernels_x86.h. */
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flare/fp16.h"
-#include "ref/kernels_impl.h"
+#include "ref/kernels_x86.h"
 
 #define TILE_ROWS 16 /* rows per interleaved tile (lanes of a 512-bit int32 vector) */
 #define TILE_KB 16   /* blocks of k interleaved at a time */
 #define TILE_MIN_T 2 /* tokens from which the tiled kernel is used */
 
-// ---- activation quantization (ggml's CPU quantize_row_q8_0) ------------------------------
+// ---- activation quantization (ggml's CPU quantize_row_q8_0) -------------------------------
 
 void fl_quantize_act_q8_0_avx512(const float *x, block_q8_0 *xq, int64_t T, int64_t k)
 {
@@ -55,17 +56,9 @@ void fl_quantize_act_q8_0_avx512(const float *x, block_q8_0 *xq, int64_t T, int6
     }
 }
 
-// ---- weight block decoders ----------------------------------------------------------------
+// ---- weight block decoders (the shared ones are in ref/kernels_x86.h) ---------------------
 
 /* Unsigned codes of one block: Q4_0 0..15, Q5_0 0..31, Q8_0 w + 128 (as bytes). */
-static inline __m256i nibbles(const uint8_t *qs)
-{
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(q),
-                                              _mm_srli_epi16(q, 4), 1);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
-}
-
 static inline __m256i unsigned_q5_0(const block_q5_0 *b)
 {
     uint32_t qh;
@@ -80,13 +73,7 @@ static inline __m256i unsigned_q8_0(const block_q8_0 *b)
                             _mm256_set1_epi8((char)0x80));
 }
 
-/* Block size in bytes, the offset between unsigned codes and signed weights. */
-static inline size_t block_bytes(uint32_t wtype)
-{
-    return wtype == FL_TYPE_Q4_0 ? sizeof(block_q4_0)
-           : wtype == FL_TYPE_Q5_0 ? sizeof(block_q5_0) : sizeof(block_q8_0);
-}
-
+/* The offset between unsigned codes and signed weights. */
 static inline int code_offset(uint32_t wtype)
 {
     return wtype == FL_TYPE_Q4_0 ? 8 : wtype == FL_TYPE_Q5_0 ? 16 : 128;
@@ -101,38 +88,9 @@ static inline __m256i unsigned_block(uint32_t wtype, const void *b)
     return unsigned_q8_0(b);
 }
 
-/* The fp16 scale at the start of a block (F16C: same values as flare/fp16.h). */
-static inline float half_at(const void *blk)
-{
-    uint16_t h;
-    memcpy(&h, blk, 2);
-    return _cvtsh_ss(h);
-}
-
-static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* Four horizontal sums at once: {sum a, sum b, sum c, sum d}. */
-static inline __m128 hsum8x4(__m256 a, __m256 b, __m256 c, __m256 d)
-{
-    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
 // ---- streaming quantized matmul (decode) --------------------------------------------------
 
-/* Per token: d_x per block and the correction -off * (partial sums of 4 x) per block. */
-typedef struct {
-    const block_q8_0 *x; /* (nb,) */
-    float *dx;           /* (nb,) */
-    __m256i *corr;       /* (nb,) */
-} xprep;
-
+/* One token's xprep (ref/kernels_x86.h): corrections with vpdpbusd, off also for Q8_0. */
 static void prep_stream(xprep *p, int64_t nb, int off)
 {
     const __m256i voff = _mm256_set1_epi8((char)off);
@@ -226,11 +184,8 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
         for (int64_t b = 0; b < nb; b++) {
             if (wtype == FL_TYPE_Q8_0)
                 fl_pf_span_step(&pf);
-            else if (pfr && (b & 1) == 0) {
-#pragma GCC unroll 8
-                for (int i = 0; i < 8; i++)
-                    _mm_prefetch(pfr + (size_t)i * w_row_bytes + (size_t)b * bsz, FL_PF_HINT);
-            }
+            else if (pfr && (b & 1) == 0)
+                FL_PF_ROWS_AT(pfr, w_row_bytes, 8, (size_t)b * bsz);
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
                 _mm256_loadu_si256((const __m256i *)p->x[b].qs));
@@ -267,11 +222,8 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
         for (int64_t b = 0; b < nb; b++) {
             if (wtype == FL_TYPE_Q8_0)
                 fl_pf_span_step(&pf);
-            else if (pfr && (b & 1) == 0) {
-#pragma GCC unroll 4
-                for (int i = 0; i < 4; i++)
-                    _mm_prefetch(pfr + (size_t)i * w_row_bytes + (size_t)b * bsz, FL_PF_HINT);
-            }
+            else if (pfr && (b & 1) == 0)
+                FL_PF_ROWS_AT(pfr, w_row_bytes, 4, (size_t)b * bsz);
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
                 _mm256_loadu_si256((const __m256i *)p->x[b].qs));
@@ -305,20 +257,14 @@ static void matmul_stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, i
                             int64_t r0, int64_t r1)
 {
     const int64_t nb = k / FL_QK;
-    enum { NB_STACK = 256 };
-    __m256i corr_stack[NB_STACK];
-    float dx_stack[NB_STACK];
-    xprep p = {NULL, dx_stack, corr_stack};
-    void *heap = NULL;
-    if (nb > NB_STACK) {
-        const size_t bytes = (size_t)nb * (sizeof(__m256i) + sizeof(float));
-        heap = aligned_alloc(32, (bytes + 31) / 32 * 32);
-        if (!heap) { /* no memory: the scalar definition needs none */
-            fl_matmul_rows_scalar(wtype, W, w_row_bytes, k, x, T, y, y_stride, r0, r1);
-            return;
-        }
-        p.corr = heap;
-        p.dx = (float *)(p.corr + nb);
+    __m256i corr_stack[XPREP_NB_STACK];
+    float dx_stack[XPREP_NB_STACK];
+    xprep p;
+    void *heap;
+    if (!xprep_buffers(&p, nb, corr_stack, dx_stack, &heap)) {
+        /* no memory: the scalar definition needs none */
+        fl_matmul_rows_scalar(wtype, W, w_row_bytes, k, x, T, y, y_stride, r0, r1);
+        return;
     }
     for (int64_t t = 0; t < T; t++) {
         p.x = x + t * nb;
@@ -486,13 +432,7 @@ static void matmul_tiled_q(uint32_t wtype, const void *W, size_t w_row_bytes, in
         return;
     }
     float *dxf = (float *)(xu + T * nb * 32);
-    /* activations: x + 128 as unsigned bytes, scales as fp32 */
-    for (int64_t i = 0; i < T * nb; i++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        _mm256_store_si256((__m256i *)(xu + i * 32),
-                           _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)));
-        dxf[i] = _cvtsh_ss(x[i].d);
-    }
+    tile_act(x, T * nb, (char)0x80, xu, dxf); /* x + 128 as unsigned bytes, scales as fp32 */
     const wtile *const wt[2] = {wts, wts + 1};
     for (int64_t r = r0; r < r1;) {
         const int R = r1 - r > TILE_ROWS ? 2 : 1;
@@ -574,11 +514,8 @@ float_tile(uint32_t wtype, int NT, const char *const w[4], int nr, const float *
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
         /* one 64-byte step per row: every line once (F16: every other iteration) */
-        if (pf && ((size_t)i * esz & 63) == 0) {
-#pragma GCC unroll 4
-            for (int a = 0; a < 4; a++)
-                _mm_prefetch(pf + a * w_row_bytes + (size_t)i * esz, FL_PF_HINT);
-        }
+        if (pf && ((size_t)i * esz & 63) == 0)
+            FL_PF_ROWS_AT(pf, w_row_bytes, 4, (size_t)i * esz);
         __m512 xv[4];
 #pragma GCC unroll 4
         for (int c = 0; c < NT; c++)

@@ -1,6 +1,7 @@
 /* ref/kernels_impl.h: internal to the kernels: the per-ISA entry points that ref/kernels.c
  * dispatches to (ref/kernels_avx2.c, ref/kernels_avx512.c), same contracts as ref/kernels.h, and
- * the software prefetch both use for one token. */
+ * the software prefetch both use for one token. Their shared AVX2-level helpers are in
+ * ref/kernels_x86.h. */
 #ifndef FLARE_REF_KERNELS_IMPL_H
 #define FLARE_REF_KERNELS_IMPL_H
 
@@ -55,16 +56,24 @@ static inline void fl_pf_span_step(fl_pf_span *s)
 }
 
 /* Per row instead: rows [r, r + n) (NULL when they are not all below r1), each prefetched at
- * the byte offset the current group reads, called every other block. Right for blocks of at
- * most 32 bytes (two steps cover every line); for Q4_0/Q5_0 it measured faster than the linear
- * span (tinyllama Q4_0: 34 against 31 GB/s), for Q8_0 (34-byte blocks) slower. Write the
- * per-row loop with `#pragma GCC unroll`: gcc deletes a rolled loop whose only statements are
- * prefetches (it has no effect the compiler can see). */
+ * the byte offset the current group reads (FL_PF_ROWS_AT), called every other block. Right for
+ * blocks of at most 32 bytes (two steps cover every line); for Q4_0/Q5_0 it measured faster
+ * than the linear span (tinyllama Q4_0: 34 against 31 GB/s), for Q8_0 (34-byte blocks) slower. */
 static inline const char *fl_pf_rows(const void *W, size_t w_row_bytes, int64_t r, int64_t n,
                                      int64_t r1)
 {
     return r + n <= r1 ? (const char *)W + (size_t)r * w_row_bytes : NULL;
 }
+
+/* Prefetch byte offset off of n rows from pf (n a constant, at most 8). A macro, so that the
+ * loop is unrolled where n is known: gcc deletes a rolled loop whose only statements are
+ * prefetches (it has no effect the compiler can see), and it does so inside an inline function
+ * before inlining makes n constant. */
+#define FL_PF_ROWS_AT(pf, w_row_bytes, n, off)                                                 \
+    do {                                                                                       \
+        _Pragma("GCC unroll 8") for (int pf_i_ = 0; pf_i_ < (n); pf_i_++)                      \
+            _mm_prefetch((pf) + (size_t)pf_i_ * (w_row_bytes) + (off), FL_PF_HINT);            \
+    } while (0)
 
 /* Prefetch distance in rows for groups of n rows: whole groups, at least min_bytes. */
 static inline int64_t fl_pf_rows_ahead(size_t w_row_bytes, int n, size_t min_bytes)
