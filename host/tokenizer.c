@@ -648,3 +648,22 @@ const char *fl_token_piece(const fl_tokenizer *t, int32_t id, bool special, size
     *len = t->piece.len[id];
     return t->piece.arena + t->piece.off[id];
 }
+
+/* ---- symbols -------------------------------------------------------------------------------- */
+
+int32_t fl_symbols_from_text(const char *text, size_t len, fl_symbol *sym)
+{
+    int32_t n_sym = 0;
+    for (size_t off = 0; off < len;) {
+        size_t n = fl_utf8_len((unsigned char)text[off]);
+        if (n > len - off)
+            n = len - off;
+        sym[n_sym] = (fl_symbol){.prev = n_sym - 1, .next = -1, .off = (uint32_t)off,
+                                 .n = (uint32_t)n};
+        off += n;
+        if (off < len)
+            sym[n_sym].next = n_sym + 1;
+        n_sym++;
+    }
+    return n_sym;
+}

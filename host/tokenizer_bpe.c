@@ -321,18 +321,7 @@ static int add_bigram(const fl_tokenizer *t, const char *w, const fl_symbol *sym
 static int bpe_word(const fl_tokenizer *t, const char *w, size_t len, fl_symbol *sym,
                     fl_heap *heap, fl_ids *out)
 {
-    int32_t n_sym = 0;
-    for (size_t off = 0; off < len;) {
-        size_t n = fl_utf8_len((unsigned char)w[off]);
-        if (n > len - off)
-            n = len - off;
-        sym[n_sym] = (fl_symbol){.prev = n_sym - 1, .next = -1, .off = (uint32_t)off,
-                                 .n = (uint32_t)n};
-        off += n;
-        if (off < len)
-            sym[n_sym].next = n_sym + 1;
-        n_sym++;
-    }
+    int32_t n_sym = fl_symbols_from_text(w, len, sym);
     heap->n = 0;
     int rc = 0;
     for (int32_t i = 1; i < n_sym && !rc; i++)

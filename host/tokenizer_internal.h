@@ -63,6 +63,10 @@ typedef struct {
     uint32_t off, n; /* bytes [off, off + n) of the session text; n == 0: merged away */
 } fl_symbol;
 
+/* Split text (len bytes) into one symbol per UTF-8 character (a truncated sequence at the end
+ * is one symbol), linked as a list; sym has room for len. Returns the symbol count. */
+int32_t fl_symbols_from_text(const char *text, size_t len, fl_symbol *sym);
+
 /* ---- growable id vector --------------------------------------------------------------------- */
 typedef struct {
     int32_t *v;

@@ -53,18 +53,7 @@ int fl_spm_tokenize(const fl_tokenizer *t, const char *text, size_t len, fl_ids 
     int rc = 0;
     if (!sym)
         return flare_error(FLARE_ENOMEM, "tokenizer: out of memory (%zu symbols)", len);
-    int32_t n_sym = 0;
-    for (size_t off = 0; off < len;) {
-        size_t n = fl_utf8_len((unsigned char)text[off]);
-        if (n > len - off)
-            n = len - off;
-        sym[n_sym] = (fl_symbol){.prev = n_sym - 1, .next = -1, .off = (uint32_t)off,
-                                 .n = (uint32_t)n};
-        off += n;
-        if (off < len)
-            sym[n_sym].next = n_sym + 1;
-        n_sym++;
-    }
+    int32_t n_sym = fl_symbols_from_text(text, len, sym);
 
     // ---- seed the queue with every adjacent pair, then merge best-first
     for (int32_t i = 1; i < n_sym && !rc; i++)

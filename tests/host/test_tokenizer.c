@@ -390,13 +390,15 @@ Test(tokenizer, bpe_byte_map_is_gpt2s)
 
 // ---- GPT-2 pre-tokenizer ------------------------------------------------------------------------
 
-/* Split s and compare with the expected words, given as one string with '|' between words. */
-static void expect_split(const char *s, const char *want)
+/* Split s with `split` and compare with the expected words, given as one string with '|'
+ * between words. */
+static void expect_split_with(size_t (*split)(const uint32_t *, size_t, uint32_t *),
+                              const char *name, const char *s, const char *want)
 {
     size_t len = strlen(s);
     uint32_t cps[256], lens[256];
     size_t n = fl_utf8_decode_lenient(s, len, cps);
-    size_t nw = fl_bpe_split_gpt2(cps, n, lens);
+    size_t nw = split(cps, n, lens);
     char got[1024];
     size_t pos = 0, c = 0;
     for (size_t w = 0; w < nw; w++) {
@@ -406,7 +408,12 @@ static void expect_split(const char *s, const char *want)
             pos += fl_utf8_encode(cps[c++], got + pos);
     }
     got[pos] = 0;
-    cr_expect_str_eq(got, want, "split of '%s'", s);
+    cr_expect_str_eq(got, want, "%s split of '%s'", name, s);
+}
+
+static void expect_split(const char *s, const char *want)
+{
+    expect_split_with(fl_bpe_split_gpt2, "gpt2", s, want);
 }
 
 Test(tokenizer, gpt2_pretokenizer_splits)
@@ -426,20 +433,7 @@ Test(tokenizer, gpt2_pretokenizer_splits)
 /* The same for the Llama 3 pre-tokenizer. */
 static void expect_split3(const char *s, const char *want)
 {
-    size_t len = strlen(s);
-    uint32_t cps[256], lens[256];
-    size_t n = fl_utf8_decode_lenient(s, len, cps);
-    size_t nw = fl_bpe_split_llama3(cps, n, lens);
-    char got[1024];
-    size_t pos = 0, c = 0;
-    for (size_t w = 0; w < nw; w++) {
-        if (w)
-            got[pos++] = '|';
-        for (uint32_t k = 0; k < lens[w]; k++)
-            pos += fl_utf8_encode(cps[c++], got + pos);
-    }
-    got[pos] = 0;
-    cr_expect_str_eq(got, want, "llama3 split of '%s'", s);
+    expect_split_with(fl_bpe_split_llama3, "llama3", s, want);
 }
 
 Test(tokenizer, llama3_pretokenizer_splits)
