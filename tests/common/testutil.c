@@ -5,6 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "flare/error.h"
+#include "flare/ggml.h"
+#include "host/mkmodel.h"
+#include "host/model.h"
 
 int t_run(const char *cmd, char **out)
 {
@@ -55,4 +61,20 @@ int32_t t_argmax(const float *x, size_t n)
         if (x[i] > x[b])
             b = i;
     return (int32_t)b;
+}
+
+fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint64_t seed,
+                       char *path, size_t path_len)
+{
+    fl_mkmodel_opts o;
+    cr_assert_eq(fl_mkmodel_preset(&o, preset), 0, "%s", flare_last_error());
+    o.type = type;
+    o.seed = seed;
+    o.n_threads = 1;
+    snprintf(path, path_len, "%s/%s-%s-%s-%d.gguf", FLARE_TMPDIR, tag, preset, fl_type_name(type),
+             (int)getpid());
+    cr_assert_eq(fl_mkmodel_write(&o, path), 0, "mkmodel %s: %s", preset, flare_last_error());
+    fl_model *m = NULL;
+    cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+    return m;
 }

@@ -13,10 +13,17 @@ int t_flare(const char *args, char **out);
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host/model.h"
+
 /* sum((a - ref)^2) / sum(ref^2) in double (the plain squared error when ref is all zero). */
 double t_nmse(const float *a, const float *ref, size_t n);
 
 /* Index of the largest element (the first of equal ones). */
 int32_t t_argmax(const float *x, size_t n);
+
+/* Write flare mkmodel's `preset` in ggml type `type` (seed, one thread) to
+ * FLARE_TMPDIR/<tag>-<preset>-<type>-<pid>.gguf (path gets the name) and open it. */
+fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint64_t seed,
+                       char *path, size_t path_len);
 
 #endif

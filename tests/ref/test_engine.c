@@ -42,17 +42,7 @@ static double nmse_d(const float *a, const double *ref, size_t n)
 /* Write a preset model of `type` into FLARE_TMPDIR and open it. */
 static fl_model *make_model(const char *preset, uint32_t type, char *path, size_t path_len)
 {
-    fl_mkmodel_opts o;
-    cr_assert_eq(fl_mkmodel_preset(&o, preset), 0, "%s", flare_last_error());
-    o.type = type;
-    o.seed = 7;
-    o.n_threads = 1;
-    snprintf(path, path_len, "%s/engine-%s-%s-%d.gguf", FLARE_TMPDIR, preset, fl_type_name(type),
-             (int)getpid());
-    cr_assert_eq(fl_mkmodel_write(&o, path), 0, "mkmodel %s: %s", preset, flare_last_error());
-    fl_model *m = NULL;
-    cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
-    return m;
+    return t_make_model("engine", preset, type, 7, path, path_len);
 }
 
 static fl_engine *make_engine(const fl_model *m, uint32_t n_ctx, uint32_t threads, uint32_t kv,

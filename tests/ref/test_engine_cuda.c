@@ -80,19 +80,10 @@ static void need_gpu(void)
         cr_skip_test("no usable GPU: %s", msg);
 }
 
+/* Write a preset model of `type` into FLARE_TMPDIR and open it. */
 static fl_model *make_model(const char *preset, uint32_t type, char *path, size_t path_len)
 {
-    fl_mkmodel_opts o;
-    cr_assert_eq(fl_mkmodel_preset(&o, preset), 0, "%s", flare_last_error());
-    o.type = type;
-    o.seed = 11;
-    o.n_threads = 2;
-    snprintf(path, path_len, "%s/cuda-%s-%s-%d.gguf", FLARE_TMPDIR, preset, fl_type_name(type),
-             (int)getpid());
-    cr_assert_eq(fl_mkmodel_write(&o, path), 0, "mkmodel %s: %s", preset, flare_last_error());
-    fl_model *m = NULL;
-    cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
-    return m;
+    return t_make_model("cuda", preset, type, 11, path, path_len);
 }
 
 static fl_cuda_engine *make_cuda(const fl_model *m, uint32_t n_ctx, int graphs, int mma)
