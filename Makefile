@@ -151,7 +151,10 @@ VL_BUILD   = $(VERILATOR) --cc --exe --build -O1 -MAKEFLAGS OPT_FAST=-O1 $(HW_IN
 SIM_MODELS := $(SIM)/fp32_add/Vtb $(SIM)/fp32_mul/Vtb $(SIM)/int32_to_fp32/Vtb \
               $(SIM)/fp16_to_fp32/Vtb $(SIM)/qmatmul_ctrl/Vtb $(SIM)/tb_qblock_top/Vtb \
               $(SIM)/lanesum_lat8/Vtb $(SIM)/lanesum_lat2/Vtb $(SIM)/fp32_div/Vtb $(SIM)/fp32_sqrt/Vtb \
-              $(SIM)/fp32_to_fp16/Vtb $(SIM)/fp32_exp/Vtb $(SIM)/q8_quant32/Vtb
+              $(SIM)/fp32_to_fp16/Vtb $(SIM)/fp32_exp/Vtb $(SIM)/q8_quant32/Vtb \
+              $(SIM)/lanesumw_w2_lat4/Vtb $(SIM)/lanesumw_w4_lat2/Vtb \
+              $(SIM)/axi_mem/Vtb $(SIM)/axi_rd_w512/Vtb $(SIM)/axi_rd_w64/Vtb \
+              $(SIM)/qmatmul_t1_w512/Vtb $(SIM)/qmatmul_t1_w64/Vtb $(SIM)/qmatmul_rtl/Vtb
 
 sim: $(SIM_MODELS)
 
@@ -223,6 +226,53 @@ LANESUM_SRC := hw/fp/fp32_lanesum.v hw/fp/fp32_tree8.v hw/fp/fp32_add.v $(FP_COR
 $(SIM)/lanesum_lat%/Vtb: $(LANESUM_SRC)
 	$(call VL_BUILD,,fp32_lanesum,lanesum_lat$*) -GADD_LAT=$* $(filter %.v,$^) \
 	    $(CURDIR)/sim/tb_lanesum.cpp >$(SIM)/lanesum_lat$*.log 2>&1 || { cat $(SIM)/lanesum_lat$*.log; exit 1; }
+
+# The 8-lane sum taking 2 or 4 terms per cycle, each at its longest adder latency (8 / ways).
+LANESUMW_SRC := hw/fp/fp32_lanesumw.v hw/fp/fp32_tree8.v hw/fp/fp32_add.v $(FP_CORE) \
+                sim/tb_lanesumw.cpp sim/tb_common.h hls/numerics.h
+$(SIM)/lanesumw_w2_lat4/Vtb $(SIM)/lanesumw_w4_lat2/Vtb: $(SIM)/lanesumw_w%/Vtb: $(LANESUMW_SRC)
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_WAYS=$(word 1,$(subst _lat, ,$*)),fp32_lanesumw,lanesumw_w$*) \
+	    -GWAYS=$(word 1,$(subst _lat, ,$*)) -GADD_LAT=$(word 2,$(subst _lat, ,$*)) $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_lanesumw.cpp >$(SIM)/lanesumw_w$*.log 2>&1 || { cat $(SIM)/lanesumw_w$*.log; exit 1; }
+
+# The AXI4 memory model's self-test (plain C++), then the read-master stream against the model
+# at two data widths: 512 bits (64-beat bursts, 4 outstanding), 64 bits (256-beat bursts, 2).
+AXI_MEM_SRC := sim/axi_mem.cpp sim/axi_mem.h sim/tb_common.h
+$(SIM)/axi_mem/Vtb: sim/tb_axi_mem.cpp $(AXI_MEM_SRC)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++14 -O1 -Wall -Wextra -Werror -Isim -o $@ sim/tb_axi_mem.cpp sim/axi_mem.cpp
+AXI_RD_SRC  := hw/axi_rd_stream.v sim/tb_axi_rd.cpp $(AXI_MEM_SRC)
+AXI_RD_512  := 512 64 4 8
+AXI_RD_64   := 64 256 2 9
+$(SIM)/axi_rd_w%/Vtb: $(AXI_RD_SRC)
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_DATA_W=$(word 1,$(AXI_RD_$*)) -DTB_MAX_OUT=$(word 3,$(AXI_RD_$*)),axi_rd_stream,axi_rd_w$*) \
+	    -GDATA_W=$(word 1,$(AXI_RD_$*)) -GMAX_BURST=$(word 2,$(AXI_RD_$*)) -GMAX_OUT=$(word 3,$(AXI_RD_$*)) \
+	    -GFIFO_LOG2=$(word 4,$(AXI_RD_$*)) hw/axi_rd_stream.v $(CURDIR)/sim/tb_axi_rd.cpp $(CURDIR)/sim/axi_mem.cpp \
+	    >$(SIM)/axi_rd_w$*.log 2>&1 || { cat $(SIM)/axi_rd_w$*.log; exit 1; }
+
+# The t = 1 qmatmul datapath on three AXI4 ports of the memory model, against fl_qmatmul
+# (hls/qmatmul.c, hls/native.c and common/error.c compiled as for the library, linked in).
+QMM_T1_HW  := hw/qmatmul_t1.v hw/axi_rd_stream.v hw/axi_wr_words.v hw/q8_quant32.v \
+              hw/q8_rne_clamp.v hw/qblock_decode.v hw/qblock_dot.v hw/q8_mac32.v \
+              hw/fp/fp32_lanesumw.v hw/fp/fp32_tree8.v hw/fp/fp32_add.v hw/fp/fp32_mul.v \
+              hw/fp/fp32_div.v hw/fp/fp32_to_fp16.v hw/fp/fp16_to_fp32.v hw/fp/int32_to_fp32.v \
+              $(FP_CORE)
+QMM_T1_C   := $(OBJ)/hls/qmatmul.o $(OBJ)/hls/native.o $(OBJ)/common/error.o
+$(SIM)/qmatmul_t1_w%/Vtb: $(QMM_T1_HW) $(HW_REGS) sim/tb_qmatmul_t1.cpp $(AXI_MEM_SRC) $(QMM_T1_C)
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_DATA_W=$*,qmatmul_t1,qmatmul_t1_w$*) -GDATA_W=$* $(QMM_T1_HW) \
+	    $(CURDIR)/sim/tb_qmatmul_t1.cpp $(CURDIR)/sim/axi_mem.cpp $(abspath $(QMM_T1_C)) \
+	    >$(SIM)/qmatmul_t1_w$*.log 2>&1 || { cat $(SIM)/qmatmul_t1_w$*.log; exit 1; }
+
+# The same against the kernel top (register file + datapath), driven through s_axi_control.
+$(SIM)/qmatmul_rtl/Vtb: hw/qmatmul_rtl.v hw/qmatmul_ctrl.v hw/axil_ctrl.v $(QMM_T1_HW) $(HW_REGS) \
+    sim/tb_qmatmul_t1.cpp $(AXI_MEM_SRC) $(QMM_T1_C) include/flare/kernels.h
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_DATA_W=512 -DTB_KERNEL_TOP,qmatmul_rtl) hw/qmatmul_rtl.v hw/qmatmul_ctrl.v \
+	    hw/axil_ctrl.v $(QMM_T1_HW) $(CURDIR)/sim/tb_qmatmul_t1.cpp $(CURDIR)/sim/axi_mem.cpp \
+	    $(abspath $(QMM_T1_C)) >$(SIM)/qmatmul_rtl.log 2>&1 || { cat $(SIM)/qmatmul_rtl.log; exit 1; }
 
 # Lint: every hw/ file as a top (verilator -Wall); where yosys is installed, also its parser and
 # `check` on every top (yosys is optional: not in scripts/deps.sh).

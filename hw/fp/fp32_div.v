@@ -19,14 +19,14 @@ module fp32_div (
     output reg  [31:0] y
 );
     // ---- unpack and normalise (combinational, on the start operands) ----
-    function automatic [4:0] lzc24(input [23:0] v);
+    function automatic [4:0] lzc24(input [23:0] lz_in);
         integer bi;
         reg found;
         begin
             lzc24 = 5'd24;
             found = 1'b0;
             for (bi = 23; bi >= 0; bi = bi - 1) begin
-                if (!found && v[bi]) begin
+                if (!found && lz_in[bi]) begin
                     lzc24 = 5'd23 - bi[4:0];
                     found = 1'b1;
                 end

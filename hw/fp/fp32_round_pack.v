@@ -17,14 +17,14 @@ module fp32_round_pack #(
     output wire [31:0]   y
 );
     // ---- leading zero count ----
-    function automatic [7:0] lzc(input [W-1:0] v);
+    function automatic [7:0] lzc(input [W-1:0] lz_in);
         integer bi;
         reg found;
         begin
             lzc = W[7:0];
             found = 1'b0;
             for (bi = W - 1; bi >= 0; bi = bi - 1) begin
-                if (!found && v[bi]) begin
+                if (!found && lz_in[bi]) begin
                     lzc = W[7:0] - 8'd1 - bi[7:0];
                     found = 1'b1;
                 end
