@@ -179,13 +179,9 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
             w[i] = (const char *)W + (size_t)(r + i) * w_row_bytes;
         /* a later group of eight rows: short rows defeat the hardware prefetcher */
         fl_pf_span pf = fl_pf_span_init(W, w_row_bytes, r + ahead8, 8, r1, nb);
-        const char *pfr = fl_pf_rows(W, w_row_bytes, r + ahead8, 8, r1);
         __m512 accA = _mm512_setzero_ps(), accB = accA, accC = accA, accD = accA;
         for (int64_t b = 0; b < nb; b++) {
-            if (wtype == FL_TYPE_Q8_0)
-                fl_pf_span_step(&pf);
-            else if (pfr && (b & 1) == 0)
-                FL_PF_ROWS_AT(pfr, w_row_bytes, 8, (size_t)b * bsz);
+            fl_pf_span_step(&pf);
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
                 _mm256_loadu_si256((const __m256i *)p->x[b].qs));
@@ -216,14 +212,10 @@ stream_q(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t nb, const xp
         const char *w1 = w0 + w_row_bytes, *w2 = w1 + w_row_bytes, *w3 = w2 + w_row_bytes;
         /* a later group of four rows */
         fl_pf_span pf = fl_pf_span_init(W, w_row_bytes, r + ahead4, 4, r1, nb);
-        const char *pfr = fl_pf_rows(W, w_row_bytes, r + ahead4, 4, r1);
         /* rows 0,1 in accA and rows 2,3 in accB: [row a lanes | row b lanes] */
         __m512 accA = _mm512_setzero_ps(), accB = accA;
         for (int64_t b = 0; b < nb; b++) {
-            if (wtype == FL_TYPE_Q8_0)
-                fl_pf_span_step(&pf);
-            else if (pfr && (b & 1) == 0)
-                FL_PF_ROWS_AT(pfr, w_row_bytes, 4, (size_t)b * bsz);
+            fl_pf_span_step(&pf);
             const size_t o = (size_t)b * bsz;
             const __m512i xv = _mm512_broadcast_i64x4(
                 _mm256_loadu_si256((const __m256i *)p->x[b].qs));

@@ -57,8 +57,10 @@ static inline void fl_pf_span_step(fl_pf_span *s)
 
 /* Per row instead: rows [r, r + n) (NULL when they are not all below r1), each prefetched at
  * the byte offset the current group reads (FL_PF_ROWS_AT), called every other block. Right for
- * blocks of at most 32 bytes (two steps cover every line); for Q4_0/Q5_0 it measured faster
- * than the linear span (tinyllama Q4_0: 34 against 31 GB/s), for Q8_0 (34-byte blocks) slower. */
+ * blocks of at most 32 bytes (two steps cover every line). For Q4_0/Q5_0 it is faster with one
+ * thread (tinyllama Q4_0: 59 against 53 tok/s) but slower with two, where decode runs (63
+ * against 72 tok/s, 3 alternating runs each, 2026-11-26): the AVX-512 T = 1 kernel uses the
+ * linear span for every quantized type; the AVX2 one still prefetches Q4_0/Q5_0 per row. */
 static inline const char *fl_pf_rows(const void *W, size_t w_row_bytes, int64_t r, int64_t n,
                                      int64_t r1)
 {
