@@ -61,6 +61,34 @@ struct tb_rng {
     uint32_t below(uint32_t n) { return (uint32_t)((next() >> 32) % n); }
 };
 
+/* ---- a pipelined unit fed one input per cycle ----
+ * Drives n inputs with in_valid high (apply(i, true) sets the data inputs of input i; idle
+ * cycles call apply(0, false), which should set them to zero) through a unit `lat` register
+ * stages deep (0: combinational, read after eval). Checks out_valid every cycle and calls
+ * check(k) with the output of input k once it appears. */
+template <typename M, typename Apply, typename Check>
+static inline void tb_stream(M *m, tb_count &c, const char *unit, size_t n, size_t lat,
+                             Apply apply, Check check)
+{
+    m->in_valid = 0;
+    tb_tick(m);
+    for (size_t cyc = 0; cyc < n + lat; cyc++) {
+        m->in_valid = cyc < n;
+        apply(cyc < n ? cyc : 0, cyc < n);
+        if (lat > 0)
+            tb_tick(m);
+        else
+            m->eval();
+        /* after this edge (or eval), the output belongs to the input of cycle cyc + 1 - lat */
+        size_t k = lat == 0 ? cyc : cyc + 1 - lat;
+        bool want_valid = cyc + 1 >= lat && k < n;
+        if (!tb_check(c, (m->out_valid != 0) == want_valid) && tb_show(c))
+            std::printf("FAIL %s cycle %zu: out_valid %d\n", unit, cyc, (int)m->out_valid);
+        if (want_valid)
+            check(k);
+    }
+}
+
 static inline float tb_f(uint32_t u)
 {
     float f;

@@ -29,33 +29,21 @@ int main(int argc, char **argv)
     bool have_f16c = __builtin_cpu_supports("f16c");
 
     const size_t n = 65536, lat = TB_LATENCY;
-    m->in_valid = 0;
-    tb_tick(m);
-    for (size_t cyc = 0; cyc < n + lat; cyc++) {
-        m->in_valid = cyc < n;
-        m->h = (uint16_t)(cyc < n ? cyc : 0u);
-        if (lat > 0)
-            tb_tick(m);
-        else
-            m->eval();
-        size_t k = lat == 0 ? cyc : cyc + 1 - lat;
-        bool want_valid = cyc + 1 >= lat && k < n;
-        if (!tb_check(c, (m->out_valid != 0) == want_valid) && tb_show(c))
-            std::printf("FAIL fp16_to_fp32 cycle %zu: out_valid %d\n", cyc, (int)m->out_valid);
-        if (!want_valid)
-            continue;
-        uint16_t h = (uint16_t)k;
-        uint32_t want = fl_f32_bits(fl_fp16_to_fp32(h));
-        if (!tb_check(c, m->y == want) && tb_show(c))
-            std::printf("FAIL fp16_to_fp32(%04x) = %08x, fl_fp16_to_fp32 gives %08x\n", h, m->y,
-                        want);
-        bool h_nan = (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0;
-        if (have_f16c && !h_nan) {
-            uint32_t w2 = f16c_ref(h);
-            if (!tb_check(c, m->y == w2) && tb_show(c))
-                std::printf("FAIL fp16_to_fp32(%04x) = %08x, F16C gives %08x\n", h, m->y, w2);
-        }
-    }
+    tb_stream(m, c, "fp16_to_fp32", n, lat,
+              [&](size_t i, bool on) { m->h = (uint16_t)(on ? i : 0u); },
+              [&](size_t k) {
+                  uint16_t h = (uint16_t)k;
+                  uint32_t want = fl_f32_bits(fl_fp16_to_fp32(h));
+                  if (!tb_check(c, m->y == want) && tb_show(c))
+                      std::printf("FAIL fp16_to_fp32(%04x) = %08x, fl_fp16_to_fp32 gives %08x\n", h, m->y,
+                                  want);
+                  bool h_nan = (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0;
+                  if (have_f16c && !h_nan) {
+                      uint32_t w2 = f16c_ref(h);
+                      if (!tb_check(c, m->y == w2) && tb_show(c))
+                          std::printf("FAIL fp16_to_fp32(%04x) = %08x, F16C gives %08x\n", h, m->y, w2);
+                  }
+              });
     m->final();
     delete m;
     std::printf("fp16_to_fp32: %zu codes, latency %d, F16C %s\n", n, TB_LATENCY,

@@ -62,30 +62,18 @@ int main(int argc, char **argv)
 
     bool hit[64] = {false};
     const size_t n = vec.size(), lat = TB_LATENCY;
-    m->in_valid = 0;
-    tb_tick(m);
-    for (size_t cyc = 0; cyc < n + lat; cyc++) {
-        m->in_valid = cyc < n;
-        m->x = cyc < n ? vec[cyc] : 0u;
-        if (lat > 0)
-            tb_tick(m);
-        else
-            m->eval();
-        size_t k = lat == 0 ? cyc : cyc + 1 - lat;
-        bool want_valid = cyc + 1 >= lat && k < n;
-        if (!tb_check(c, (m->out_valid != 0) == want_valid) && tb_show(c))
-            std::printf("FAIL fp32_exp cycle %zu: out_valid %d\n", cyc, (int)m->out_valid);
-        if (!want_valid)
-            continue;
-        uint32_t u = vec[k];
-        uint32_t want = fl_f32_bits(fl_exp(fl_bits_f32(u)));
-        int ti = table_index(fl_bits_f32(u));
-        if (ti >= 0)
-            hit[ti] = true;
-        if (!tb_check(c, m->y == want) && tb_show(c))
-            std::printf("FAIL fp32_exp(%08x = %g) = %08x, fl_exp gives %08x\n", u,
-                        (double)tb_f(u), m->y, want);
-    }
+    tb_stream(m, c, "fp32_exp", n, lat,
+              [&](size_t i, bool on) { m->x = on ? vec[i] : 0u; },
+              [&](size_t k) {
+                  uint32_t u = vec[k];
+                  uint32_t want = fl_f32_bits(fl_exp(fl_bits_f32(u)));
+                  int ti = table_index(fl_bits_f32(u));
+                  if (ti >= 0)
+                      hit[ti] = true;
+                  if (!tb_check(c, m->y == want) && tb_show(c))
+                      std::printf("FAIL fp32_exp(%08x = %g) = %08x, fl_exp gives %08x\n", u,
+                                  (double)tb_f(u), m->y, want);
+              });
     int n_hit = 0;
     for (bool h : hit)
         n_hit += h;

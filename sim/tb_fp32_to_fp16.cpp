@@ -54,32 +54,20 @@ int main(int argc, char **argv)
         vec.push_back(r.u32());
 
     const size_t n = vec.size(), lat = TB_LATENCY;
-    m->in_valid = 0;
-    tb_tick(m);
-    for (size_t cyc = 0; cyc < n + lat; cyc++) {
-        m->in_valid = cyc < n;
-        m->f = cyc < n ? vec[cyc] : 0u;
-        if (lat > 0)
-            tb_tick(m);
-        else
-            m->eval();
-        size_t k = lat == 0 ? cyc : cyc + 1 - lat;
-        bool want_valid = cyc + 1 >= lat && k < n;
-        if (!tb_check(c, (m->out_valid != 0) == want_valid) && tb_show(c))
-            std::printf("FAIL fp32_to_fp16 cycle %zu: out_valid %d\n", cyc, (int)m->out_valid);
-        if (!want_valid)
-            continue;
-        uint32_t u = vec[k];
-        uint16_t want = fl_fp32_to_fp16(tb_f(u));
-        if (!tb_check(c, m->h == want) && tb_show(c))
-            std::printf("FAIL fp32_to_fp16(%08x) = %04x, fl_fp32_to_fp16 gives %04x\n", u, m->h,
-                        want);
-        if (have_f16c && (u & 0x7fffffffu) <= 0x7f800000u) {
-            uint16_t w2 = f16c_ref(u);
-            if (!tb_check(c, m->h == w2) && tb_show(c))
-                std::printf("FAIL fp32_to_fp16(%08x) = %04x, F16C gives %04x\n", u, m->h, w2);
-        }
-    }
+    tb_stream(m, c, "fp32_to_fp16", n, lat,
+              [&](size_t i, bool on) { m->f = on ? vec[i] : 0u; },
+              [&](size_t k) {
+                  uint32_t u = vec[k];
+                  uint16_t want = fl_fp32_to_fp16(tb_f(u));
+                  if (!tb_check(c, m->h == want) && tb_show(c))
+                      std::printf("FAIL fp32_to_fp16(%08x) = %04x, fl_fp32_to_fp16 gives %04x\n", u, m->h,
+                                  want);
+                  if (have_f16c && (u & 0x7fffffffu) <= 0x7f800000u) {
+                      uint16_t w2 = f16c_ref(u);
+                      if (!tb_check(c, m->h == w2) && tb_show(c))
+                          std::printf("FAIL fp32_to_fp16(%08x) = %04x, F16C gives %04x\n", u, m->h, w2);
+                  }
+              });
     m->final();
     delete m;
     std::printf("fp32_to_fp16: %zu values, latency %d, F16C %s\n", n, TB_LATENCY,

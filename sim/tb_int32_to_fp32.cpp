@@ -57,30 +57,17 @@ int main(int argc, char **argv)
         vec.push_back(v);
     }
 
-    m->in_valid = 0;
-    tb_tick(m);
     size_t n = vec.size();
     const size_t lat = TB_LATENCY;
-    for (size_t cyc = 0; cyc < n + lat; cyc++) {
-        m->in_valid = cyc < n;
-        m->i = cyc < n ? vec[cyc] : 0u;
-        if (lat > 0)
-            tb_tick(m);
-        else
-            m->eval();
-        /* after this edge (or eval), the output belongs to the vector of cycle cyc + 1 - lat */
-        bool want_valid = cyc + 1 >= lat && (lat == 0 ? cyc : cyc + 1 - lat) < n;
-        size_t k = lat == 0 ? cyc : cyc + 1 - lat;
-        if (!tb_check(c, (m->out_valid != 0) == want_valid) && tb_show(c))
-            std::printf("FAIL int32_to_fp32 cycle %zu: out_valid %d\n", cyc, (int)m->out_valid);
-        if (!want_valid)
-            continue;
-        int32_t iv = (int32_t)vec[k];
-        volatile int32_t vi = iv;
-        uint32_t want = tb_u((float)vi);
-        if (!tb_check(c, m->y == want) && tb_show(c))
-            std::printf("FAIL int32_to_fp32(%d) = %08x, C gives %08x\n", iv, m->y, want);
-    }
+    tb_stream(m, c, "int32_to_fp32", n, lat,
+              [&](size_t i, bool on) { m->i = on ? vec[i] : 0u; },
+              [&](size_t k) {
+                  int32_t iv = (int32_t)vec[k];
+                  volatile int32_t vi = iv;
+                  uint32_t want = tb_u((float)vi);
+                  if (!tb_check(c, m->y == want) && tb_show(c))
+                      std::printf("FAIL int32_to_fp32(%d) = %08x, C gives %08x\n", iv, m->y, want);
+              });
     m->final();
     delete m;
     std::printf("int32_to_fp32: %zu vectors, latency %d\n", n, TB_LATENCY);
