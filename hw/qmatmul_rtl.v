@@ -2,7 +2,8 @@
 // the s_axi_control register file (qmatmul_ctrl, offsets from include/flare/kernels.h) and the
 // t = 1 datapath (qmatmul_t1) on the AXI4 masters m_axi_gmem0 (w), m_axi_gmem2 (x) and
 // m_axi_gmem5 (y), the HLS bundles of fl_qmatmul. The bundles the datapath does not use yet
-// (gmem1 w_up, gmem3 norm_w, gmem4 r) are not ports; their arguments are read back as written.
+// (gmem1 w_up, gmem3 norm_w, gmem4 r) are ports that stay idle; their arguments read back as
+// written.
 // ap_start (held by the register file until ap_ready) starts the datapath while it is idle;
 // ap_done and ap_ready pulse together when it finishes; ap_idle is the datapath's idle; the
 // status register takes the datapath's FL_KST_* code (qmatmul_t1 says which calls it refuses).
@@ -47,6 +48,18 @@ module qmatmul_rtl #(
     input  wire [DATA_W-1:0] m_axi_gmem0_RDATA,
     input  wire              m_axi_gmem0_RLAST,
     input  wire [1:0]        m_axi_gmem0_RRESP,
+    // ---- m_axi_gmem1 (read) ----
+    output wire              m_axi_gmem1_ARVALID,
+    input  wire              m_axi_gmem1_ARREADY,
+    output wire [63:0]       m_axi_gmem1_ARADDR,
+    output wire [7:0]        m_axi_gmem1_ARLEN,
+    output wire [2:0]        m_axi_gmem1_ARSIZE,
+    output wire [1:0]        m_axi_gmem1_ARBURST,
+    input  wire              m_axi_gmem1_RVALID,
+    output wire              m_axi_gmem1_RREADY,
+    input  wire [DATA_W-1:0] m_axi_gmem1_RDATA,
+    input  wire              m_axi_gmem1_RLAST,
+    input  wire [1:0]        m_axi_gmem1_RRESP,
     // ---- m_axi_gmem2 (read) ----
     output wire              m_axi_gmem2_ARVALID,
     input  wire              m_axi_gmem2_ARREADY,
@@ -59,6 +72,30 @@ module qmatmul_rtl #(
     input  wire [DATA_W-1:0] m_axi_gmem2_RDATA,
     input  wire              m_axi_gmem2_RLAST,
     input  wire [1:0]        m_axi_gmem2_RRESP,
+    // ---- m_axi_gmem3 (read) ----
+    output wire              m_axi_gmem3_ARVALID,
+    input  wire              m_axi_gmem3_ARREADY,
+    output wire [63:0]       m_axi_gmem3_ARADDR,
+    output wire [7:0]        m_axi_gmem3_ARLEN,
+    output wire [2:0]        m_axi_gmem3_ARSIZE,
+    output wire [1:0]        m_axi_gmem3_ARBURST,
+    input  wire              m_axi_gmem3_RVALID,
+    output wire              m_axi_gmem3_RREADY,
+    input  wire [DATA_W-1:0] m_axi_gmem3_RDATA,
+    input  wire              m_axi_gmem3_RLAST,
+    input  wire [1:0]        m_axi_gmem3_RRESP,
+    // ---- m_axi_gmem4 (read) ----
+    output wire              m_axi_gmem4_ARVALID,
+    input  wire              m_axi_gmem4_ARREADY,
+    output wire [63:0]       m_axi_gmem4_ARADDR,
+    output wire [7:0]        m_axi_gmem4_ARLEN,
+    output wire [2:0]        m_axi_gmem4_ARSIZE,
+    output wire [1:0]        m_axi_gmem4_ARBURST,
+    input  wire              m_axi_gmem4_RVALID,
+    output wire              m_axi_gmem4_RREADY,
+    input  wire [DATA_W-1:0] m_axi_gmem4_RDATA,
+    input  wire              m_axi_gmem4_RLAST,
+    input  wire [1:0]        m_axi_gmem4_RRESP,
     // ---- m_axi_gmem5 (write) ----
     output wire                m_axi_gmem5_AWVALID,
     input  wire                m_axi_gmem5_AWREADY,
@@ -99,6 +136,32 @@ module qmatmul_rtl #(
         .arg_y(arg_y), .arg_wtype(arg_wtype), .arg_n(arg_n), .arg_k(arg_k), .arg_t(arg_t),
         .arg_flags(arg_flags), .arg_eps(arg_eps));
     wire unused_args = &{1'b0, arg_w_up, arg_norm_w, arg_r, arg_eps};
+    // gmem1 (w_up), gmem3 (norm_w), gmem4 (r): ports of the full kernel, idle until the fused
+    // steps use them
+    assign m_axi_gmem1_ARVALID = 1'b0;
+    assign m_axi_gmem1_ARADDR = 64'd0;
+    assign m_axi_gmem1_ARLEN = 8'd0;
+    assign m_axi_gmem1_ARSIZE = 3'd0;
+    assign m_axi_gmem1_ARBURST = 2'd1;
+    assign m_axi_gmem1_RREADY = 1'b1;
+    wire unused_gmem1 = &{1'b0, m_axi_gmem1_ARREADY, m_axi_gmem1_RVALID, m_axi_gmem1_RDATA,
+                          m_axi_gmem1_RLAST, m_axi_gmem1_RRESP};
+    assign m_axi_gmem3_ARVALID = 1'b0;
+    assign m_axi_gmem3_ARADDR = 64'd0;
+    assign m_axi_gmem3_ARLEN = 8'd0;
+    assign m_axi_gmem3_ARSIZE = 3'd0;
+    assign m_axi_gmem3_ARBURST = 2'd1;
+    assign m_axi_gmem3_RREADY = 1'b1;
+    wire unused_gmem3 = &{1'b0, m_axi_gmem3_ARREADY, m_axi_gmem3_RVALID, m_axi_gmem3_RDATA,
+                          m_axi_gmem3_RLAST, m_axi_gmem3_RRESP};
+    assign m_axi_gmem4_ARVALID = 1'b0;
+    assign m_axi_gmem4_ARADDR = 64'd0;
+    assign m_axi_gmem4_ARLEN = 8'd0;
+    assign m_axi_gmem4_ARSIZE = 3'd0;
+    assign m_axi_gmem4_ARBURST = 2'd1;
+    assign m_axi_gmem4_RREADY = 1'b1;
+    wire unused_gmem4 = &{1'b0, m_axi_gmem4_ARREADY, m_axi_gmem4_RVALID, m_axi_gmem4_RDATA,
+                          m_axi_gmem4_RLAST, m_axi_gmem4_RRESP};
 
     // the cycle done pulses the datapath is idle again while ap_start is still set: no restart
     qmatmul_t1 #(.DATA_W(DATA_W), .XB_LOG2(XB_LOG2)) u_dp (
