@@ -41,7 +41,7 @@ typedef struct {
 
 struct fl_xcheck {
     const fl_llama *m;
-    fl_engine *ref;
+    fl_xref ref;
     fl_sched *dev;
     fl_xcheck_opts o;
     uint32_t C, d, L; /* chunk (tokens), n_embd, n_layer */
@@ -107,6 +107,52 @@ static double thr_logits(const fl_xcheck *c)
     return c->o.max_nmse_logits * (c->o.forced ? 1.0 : (double)(c->L + 1));
 }
 
+/* ---- references ---------------------------------------------------------------------------- */
+
+static int cpu_eval(void *e, const int32_t *t, uint32_t n)
+{
+    return fl_engine_eval(e, t, n);
+}
+static const float *cpu_logits(const void *e)
+{
+    return fl_engine_logits(e);
+}
+static void cpu_reset(void *e)
+{
+    fl_engine_reset(e);
+}
+static void cpu_set_hook(void *e, fl_engine_layer_hook fn, void *user)
+{
+    fl_engine_set_hook(e, fn, user);
+}
+
+void fl_xref_cpu(fl_xref *r, fl_engine *e)
+{
+    *r = (fl_xref){"cpu", e, cpu_eval, cpu_logits, cpu_reset, cpu_set_hook};
+}
+
+static int cuda_eval(void *e, const int32_t *t, uint32_t n)
+{
+    return fl_cuda_engine_eval(e, t, n);
+}
+static const float *cuda_logits(const void *e)
+{
+    return fl_cuda_engine_logits(e);
+}
+static void cuda_reset(void *e)
+{
+    fl_cuda_engine_reset(e);
+}
+static void cuda_set_hook(void *e, fl_engine_layer_hook fn, void *user)
+{
+    fl_cuda_engine_set_hook(e, fn, user);
+}
+
+void fl_xref_cuda(fl_xref *r, fl_cuda_engine *e)
+{
+    *r = (fl_xref){"cuda", e, cuda_eval, cuda_logits, cuda_reset, cuda_set_hook};
+}
+
 /* ---- new / free ----------------------------------------------------------------------------- */
 
 void fl_xcheck_default_opts(fl_xcheck_opts *o)
@@ -120,12 +166,20 @@ void fl_xcheck_default_opts(fl_xcheck_opts *o)
 int fl_xcheck_new(fl_xcheck **out, const fl_llama *m, fl_engine *ref, fl_sched *dev,
                   const fl_xcheck_opts *o)
 {
+    fl_xref r;
+    fl_xref_cpu(&r, ref);
+    return fl_xcheck_new_ref(out, m, &r, dev, o);
+}
+
+int fl_xcheck_new_ref(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, fl_sched *dev,
+                      const fl_xcheck_opts *o)
+{
     *out = NULL;
     fl_xcheck *c = calloc(1, sizeof *c);
     if (!c)
         return flare_error(FLARE_ENOMEM, "cross-check: out of memory");
     c->m = m;
-    c->ref = ref;
+    c->ref = *ref;
     c->dev = dev;
     if (o)
         c->o = *o;
@@ -150,7 +204,7 @@ int fl_xcheck_new(fl_xcheck **out, const fl_llama *m, fl_engine *ref, fl_sched *
         return flare_error(FLARE_ENOMEM, "cross-check: out of memory for %zu hidden-state floats",
                            3 * hs);
     }
-    fl_engine_set_hook(ref, ref_hook, c);
+    c->ref.set_hook(c->ref.engine, ref_hook, c);
     fl_sched_set_op_hook(dev, dev_hook, c);
     fl_sched_set_input_hook(dev, in_hook, c);
     *out = c;
@@ -162,7 +216,7 @@ void fl_xcheck_free(fl_xcheck *c)
     if (!c)
         return;
     if (c->ref_h) {
-        fl_engine_set_hook(c->ref, NULL, NULL);
+        c->ref.set_hook(c->ref.engine, NULL, NULL);
         fl_sched_set_op_hook(c->dev, NULL, NULL);
         fl_sched_set_input_hook(c->dev, NULL, NULL);
     }
@@ -180,7 +234,7 @@ void fl_xcheck_free(fl_xcheck *c)
 
 void fl_xcheck_reset(fl_xcheck *c)
 {
-    fl_engine_reset(c->ref);
+    c->ref.reset(c->ref.engine);
     fl_sched_reset(c->dev);
     if (c->pos)
         c->seq++;
@@ -304,7 +358,7 @@ static void compare_hidden(fl_xcheck *c, uint32_t T)
 static void compare_logits(fl_xcheck *c, uint32_t pos)
 {
     uint32_t nv = c->m->hp.n_vocab;
-    const float *r = fl_engine_logits(c->ref), *g = fl_sched_logits(c->dev);
+    const float *r = c->ref.logits(c->ref.engine), *g = fl_sched_logits(c->dev);
     double e = nmse(g, r, nv, NULL);
     uint32_t tr = 0, tg = 0;
     double e2 = 0;
@@ -342,9 +396,9 @@ int fl_xcheck_eval(fl_xcheck *c, const int32_t *tokens, uint32_t n)
         memset(c->ref_fill, 0, sizeof(uint32_t) * c->L);
         memset(c->dev_fill, 0, sizeof(uint32_t) * c->L);
         memset(c->att_fill, 0, sizeof(uint32_t) * c->L);
-        int rc = fl_engine_eval(c->ref, tokens + i, T);
+        int rc = c->ref.eval(c->ref.engine, tokens + i, T);
         if (rc)
-            return flare_error_prefix(rc, "reference engine");
+            return flare_error_prefix(rc, "reference engine (%s)", c->ref.name);
         if ((rc = fl_sched_eval(c->dev, tokens + i, T)))
             return flare_error_prefix(rc, "device");
         compare_hidden(c, T);
@@ -375,6 +429,8 @@ int fl_xcheck_report(const fl_xcheck *c, FILE *f)
 {
     double worst_h = 0, worst_l = 0;
     uint32_t worst_layer = 0, n_agree = 0, n_tie = 0;
+    fprintf(f, "cross-check: device %s against the %s reference engine\n",
+            fl_sched_device(c->dev)->uri, c->ref.name);
     fprintf(f, "per layer (residual stream after the layer, worst token row; %s):\n",
             c->o.forced ? "teacher-forced: each layer from the reference's input"
                         : "free-running device");

@@ -24,6 +24,7 @@
 #include "flare/llama.h"
 #include "host/scheduler.h"
 #include "ref/engine_cpu.h"
+#include "ref/engine_cuda.h"
 
 typedef struct {
     int forced;             /* 1 (default): teacher forcing: every device layer (and the output
@@ -41,12 +42,30 @@ typedef struct {
 
 typedef struct fl_xcheck fl_xcheck;
 
+/* The reference side of a check: an engine with eval / logits / reset and a layer hook (the
+ * residual stream after every layer, fl_engine_layer_hook). fl_xref_cpu and fl_xref_cuda fill
+ * one for the CPU engine (ref/engine_cpu.h) and the CUDA engine (ref/engine_cuda.h). */
+typedef struct {
+    const char *name; /* "cpu" or "cuda", for the report */
+    void *engine;
+    int (*eval)(void *engine, const int32_t *tokens, uint32_t n);
+    const float *(*logits)(const void *engine);
+    void (*reset)(void *engine);
+    void (*set_hook)(void *engine, fl_engine_layer_hook fn, void *user);
+} fl_xref;
+
+void fl_xref_cpu(fl_xref *r, fl_engine *e);
+void fl_xref_cuda(fl_xref *r, fl_cuda_engine *e);
+
 void fl_xcheck_default_opts(fl_xcheck_opts *o);
 
 /* Borrow both engines (same model `m`) and install hooks on them (removed by fl_xcheck_free).
  * Both should start at the same position (fl_xcheck_reset makes sure). */
 int fl_xcheck_new(fl_xcheck **out, const fl_llama *m, fl_engine *ref, fl_sched *dev,
                   const fl_xcheck_opts *o);
+/* The same against any reference (*ref is copied; its engine stays the caller's). */
+int fl_xcheck_new_ref(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, fl_sched *dev,
+                      const fl_xcheck_opts *o);
 void fl_xcheck_free(fl_xcheck *x);
 
 /* Reset both engines; the following tokens count as a new sequence (a new prompt). */

@@ -20,6 +20,7 @@
 #include "host/scheduler.h"
 #include "host/tokenizer.h"
 #include "ref/engine_cpu.h"
+#include "ref/engine_cuda.h"
 
 /* The standard prompt set. The last one is longer than the default prefill batch (FL_MAX_T =
  * 64 tokens), so it goes through the device in two passes. */
@@ -37,7 +38,7 @@ static const char *const check_prompts[] = {
 static void check_usage(FILE *out)
 {
     fprintf(out,
-            "usage: flare check -m MODEL.gguf [--device URI] [--ref cpu] [options]\n"
+            "usage: flare check -m MODEL.gguf [--device URI] [--ref cpu|cuda[:N]] [options]\n"
             "\n"
             "Cross-check a device against the CPU reference: %zu fixed prompts plus greedy decode\n"
             "steps (the device's choices), hidden states per layer and logits per token compared\n"
@@ -45,7 +46,7 @@ static void check_usage(FILE *out)
             "\n"
             "  -m, --model FILE     llama GGUF (q8_0, q5_0, q4_0; f32/f16 matrices go up as q8_0)\n"
             "  --device URI         device to check (default csim)\n"
-            "  --ref cpu            reference engine (only cpu in this build)\n"
+            "  --ref cpu|cuda[:N]   reference engine: the CPU one (default) or the CUDA one on GPU N\n"
             "  -t, --threads N      reference engine threads (default: online CPUs, at most 16)\n"
             "  -n, --n-decode N     greedy decode steps per prompt (default 16)\n"
             "  -b, --batch-size N   device prefill tokens per pass (default %u, the build maximum)\n"
@@ -109,8 +110,12 @@ int cmd_check(int argc, char **argv)
     }
     if (!model)
         return cli_fail("check: -m MODEL.gguf is required");
-    if (strcmp(refname, "cpu") != 0)
-        return cli_fail("--ref: '%s' is not available in this build (expected cpu)", refname);
+    uint32_t ref_ordinal = 0;
+    int cuda_ref = fl_cuda_parse_uri(refname, &ref_ordinal);
+    if (cuda_ref < 0)
+        return cli_fail("%s", flare_last_error());
+    if (strcmp(refname, "cpu") != 0 && cuda_ref != 1)
+        return cli_fail("--ref: expected cpu or cuda[:N], got '%s'", refname);
 
     int status = 1;
     fl_model *m = NULL;
@@ -118,6 +123,7 @@ int cmd_check(int argc, char **argv)
     fl_dev *dev = NULL;
     fl_sched *s = NULL;
     fl_engine *e = NULL;
+    fl_cuda_engine *cu = NULL;
     fl_xcheck *x = NULL;
     int32_t *ids = NULL, *out = NULL;
     if (fl_model_open(&m, model)) {
@@ -140,18 +146,33 @@ int cmd_check(int argc, char **argv)
         cli_fail("%s: %s", model, flare_last_error());
         goto done;
     }
-    fl_engine_opts eo;
-    fl_engine_default_opts(&eo);
-    eo.n_ctx = fl_sched_n_ctx(s);
-    eo.n_threads = (uint32_t)n_threads;
-    if (fl_engine_new(&e, &m->llama, &eo)) {
-        cli_fail("%s: reference engine: %s", model, flare_last_error());
-        goto done;
+    fl_xref ref;
+    if (cuda_ref == 1) {
+        fl_cuda_opts co;
+        fl_cuda_default_opts(&co);
+        co.device = ref_ordinal;
+        co.n_ctx = fl_sched_n_ctx(s);
+        co.n_batch = fl_sched_n_batch(s);
+        if (fl_cuda_engine_new(&cu, &m->llama, &co)) {
+            cli_fail("--ref %s: %s", refname, flare_last_error());
+            goto done;
+        }
+        fl_xref_cuda(&ref, cu);
+    } else {
+        fl_engine_opts eo;
+        fl_engine_default_opts(&eo);
+        eo.n_ctx = fl_sched_n_ctx(s);
+        eo.n_threads = (uint32_t)n_threads;
+        if (fl_engine_new(&e, &m->llama, &eo)) {
+            cli_fail("%s: reference engine: %s", model, flare_last_error());
+            goto done;
+        }
+        fl_xref_cpu(&ref, e);
     }
     fl_xcheck_opts xo;
     fl_xcheck_default_opts(&xo);
     xo.forced = !free_run;
-    if (fl_xcheck_new(&x, &m->llama, e, s, &xo)) {
+    if (fl_xcheck_new_ref(&x, &m->llama, &ref, s, &xo)) {
         cli_fail("%s", flare_last_error());
         goto done;
     }
@@ -160,8 +181,9 @@ int cmd_check(int argc, char **argv)
         cli_fail("out of memory");
         goto done;
     }
-    printf("flare check: %s on %s against the cpu reference (%s), prefill batch %u\n", model,
-           uri, fl_engine_kernels(e), fl_sched_n_batch(s));
+    printf("flare check: %s on %s against the %s reference (%s), prefill batch %u\n", model,
+           uri, ref.name, e ? fl_engine_kernels(e) : fl_cuda_engine_device(cu),
+           fl_sched_n_batch(s));
     for (uint64_t p = 0; p < n_prompts; p++) {
         size_t n = 0;
         free(ids);
@@ -190,6 +212,7 @@ done:
     free(out);
     fl_xcheck_free(x);
     fl_engine_free(e);
+    fl_cuda_engine_free(cu);
     fl_sched_free(s);
     fl_dev_close(dev);
     fl_tokenizer_free(tok);

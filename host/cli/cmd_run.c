@@ -49,9 +49,10 @@ static void run_usage(FILE *out)
             "  --device URI            cpu (default: the reference engine), csim (the HLS\n"
             "                          kernels through the device API and layer scheduler)\n"
             "                          or cuda[:N] (the CUDA engine, libflare_cuda.so)\n"
-            "  --check cpu             with --device: run the CPU reference on the same tokens,\n"
-            "                          compare each layer and each token's logits, print the\n"
-            "                          table; a failed check exits 2\n"
+            "  --check cpu|cuda[:N]    with --device: run a reference engine (the CPU one, or the\n"
+            "                          CUDA one on GPU N) on the same tokens, compare each layer\n"
+            "                          and each token's logits, print the table; a failed check\n"
+            "                          exits 2 (--device cuda --check cpu: logits per pass)\n"
             "  -p, --prompt TEXT       the prompt (tokenized with BOS as the vocabulary says)\n"
             "  --prompt-ids IDS        the prompt as token ids instead (\"1 9038 2501\" or 1,9038)\n"
             "  -n, --n-predict N       tokens to generate (default 128)\n"
@@ -172,9 +173,10 @@ static int parse(int argc, char **argv, run_opts *o)
             o->device = v;
         } else if (!strcmp(a, "--check")) {
             VAL();
-            if (strcmp(v, "cpu"))
-                return cli_fail("--check: only 'cpu' (the CPU reference engine) is built, got '%s'",
-                                v), -1;
+            uint32_t ord;
+            if (strcmp(v, "cpu") && fl_cuda_parse_uri(v, &ord) != 1)
+                return cli_fail("--check: expected cpu or cuda[:N] (the reference engine), got "
+                                "'%s'", v), -1;
             o->check = v;
         } else if (!strcmp(a, "--logits")) {
             VAL();
@@ -299,6 +301,7 @@ typedef struct {
     fl_sched *s;        /* the layer scheduler on dev */
     fl_xcheck *x;       /* e and s compared */
     fl_cuda_engine *cu; /* --device cuda: the CUDA engine */
+    fl_cuda_engine *cu_ref; /* --check cuda: the CUDA engine as the reference */
     uint32_t n_vocab;
     /* cuda checked against e: the logits of every forward pass (no per-layer table yet) */
     uint32_t cu_evals, cu_agree;
@@ -372,6 +375,7 @@ static void runner_free(runner *r)
     fl_engine_free(r->e);
     fl_sched_free(r->s);
     fl_cuda_engine_free(r->cu);
+    fl_cuda_engine_free(r->cu_ref);
     if (r->dev)
         fl_dev_close(r->dev);
 }
@@ -387,6 +391,11 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
     int cuda = o->device ? fl_cuda_parse_uri(o->device, &ordinal) : 0;
     if (cuda < 0)
         return cli_fail("%s", flare_last_error()); /* names the flag and the value */
+    uint32_t ref_ordinal = 0;
+    int cuda_ref = o->check && fl_cuda_parse_uri(o->check, &ref_ordinal) == 1;
+    if (cuda && cuda_ref)
+        return cli_fail("--check %s: the device is the CUDA engine already (check it with "
+                        "--check cpu)", o->check);
     if (cuda) {
         fl_cuda_opts co;
         fl_cuda_default_opts(&co);
@@ -414,15 +423,28 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
             return cli_fail("%s on %s: %s", o->model, o->device, flare_last_error());
         eo->n_ctx = fl_sched_n_ctx(r->s);
     }
-    if (!r->s || o->check) {
+    if (cuda_ref) {
+        fl_cuda_opts co;
+        fl_cuda_default_opts(&co);
+        co.device = ref_ordinal;
+        co.n_ctx = fl_sched_n_ctx(r->s);
+        co.n_batch = fl_sched_n_batch(r->s);
+        if (fl_cuda_engine_new(&r->cu_ref, m, &co))
+            return cli_fail("--check %s: %s", o->check, flare_last_error());
+    } else if (!r->s || o->check) {
         if (fl_engine_new(&r->e, m, eo))
             return cli_fail("%s: %s", o->model, flare_last_error());
     }
-    if (r->s && r->e) {
+    if (r->s && (r->e || r->cu_ref)) {
         fl_xcheck_opts xo;
         fl_xcheck_default_opts(&xo);
         xo.forced = 0; /* the device generates on its own stream; the reference follows */
-        if (fl_xcheck_new(&r->x, m, r->e, r->s, &xo))
+        fl_xref ref;
+        if (r->cu_ref)
+            fl_xref_cuda(&ref, r->cu_ref);
+        else
+            fl_xref_cpu(&ref, r->e);
+        if (fl_xcheck_new_ref(&r->x, m, &ref, r->s, &xo))
             return cli_fail("--check: %s", flare_last_error());
     }
     return 0;
@@ -435,7 +457,8 @@ static void runner_name(const runner *r, const run_opts *o, char *buf, size_t n)
         snprintf(buf, n, "device %s (%s)%s", o->device, fl_cuda_engine_device(r->cu),
                  r->e ? ", checked against cpu" : "");
     else if (r->s)
-        snprintf(buf, n, "device %s%s", o->device, r->x ? ", checked against cpu" : "");
+        snprintf(buf, n, "device %s%s%s", o->device, r->x ? ", checked against " : "",
+                 r->x ? (r->cu_ref ? fl_cuda_engine_device(r->cu_ref) : "cpu") : "");
     else
         snprintf(buf, n, "%s kernels", fl_engine_kernels(r->e));
 }

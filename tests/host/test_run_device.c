@@ -98,7 +98,9 @@ Test(run_device, bad_device_and_check_options)
     static const struct {
         const char *args, *msg;
     } cases[] = {
-        {"--device csim --check gpu", "--check: only 'cpu'"},
+        {"--device csim --check gpu", "--check: expected cpu or cuda[:N]"},
+        {"--device csim --check cuda:x", "cuda:x"},
+        {"--device cuda --check cuda", "the device is the CUDA engine already"},
         {"--check cpu", "--check: needs --device"},
         {"--device nosuch", "--device nosuch"},
         {"--device xrt:0", "--device xrt:0"},
@@ -140,5 +142,37 @@ Test(run_device, cuda_says_what_is_missing, .timeout = 240)
     free(out);
     cr_assert_eq(t_flare("run -m " PEER ".gguf -p hi --device cuda:x -n 2", &out), 1);
     cr_assert(strstr(out, "cuda:x") && strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
+    free(out);
+}
+
+/* --check cuda: any device cross-checked against the CUDA engine, with the CPU check's table.
+ * Without a GPU it fails before running anything, in one line saying what is missing; with one,
+ * csim must pass against it (teacher-forced in flare check, free-running in flare run). */
+Test(run_device, check_against_cuda, .timeout = 240)
+{
+    char *out;
+    int st = t_flare("run -m " PEER ".gguf -p 'Once upon a time' --device csim --check cuda "
+                     "-n 8 --temp 0",
+                     &out);
+    if (st == 0) {
+        cr_assert(strstr(out, "against the cuda reference engine"), "%s", out);
+        cr_assert(strstr(out, "check: PASS"), "%s", out);
+        free(out);
+        cr_assert_eq(t_flare("check -m " PEER ".gguf --device csim --ref cuda -n 4 --prompts 2",
+                             &out),
+                     0, "%s", out);
+        cr_assert(strstr(out, "against the cuda reference") && strstr(out, "check: PASS"), "%s",
+                  out);
+    } else {
+        cr_assert_eq(st, 1, "exit %d: %s", st, out);
+        cr_assert(strstr(out, "--check cuda: "), "%s", out);
+        cr_assert(strstr(out, "no CUDA driver") || strstr(out, "no GPU") ||
+                      strstr(out, "built without the CUDA engine"),
+                  "%s", out);
+        cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
+        free(out);
+        cr_assert_eq(t_flare("check -m " PEER ".gguf --ref cuda:0", &out), 1, "%s", out);
+        cr_assert(strstr(out, "--ref cuda:0: ") && !strstr(out, "per layer"), "%s", out);
+    }
     free(out);
 }
