@@ -45,6 +45,8 @@ help:
 	@echo "  make asan       the whole test suite under ASan + UBSan (clang)"
 	@echo "  make sim        Verilator models of hw/ with their testbenches (build/sim/)"
 	@echo "  make test-hw    lint hw/, check the generated registers, run the RTL testbenches"
+	@echo "  make xrtsim     build/libflare_xrtsim.so: the RTL behind the XRT C API (bench-xrtsim)"
+	@echo "  make lint       verilator -Wall (and yosys) on every hw/ file (= lint-hw)"
 	@echo "  make fuzz       libFuzzer targets (FUZZ_SECONDS=60 each)"
 	@echo "  make install    PREFIX=/usr/local: program, library, headers, pkg-config file"
 	@echo "  make clean      remove build/"
@@ -144,6 +146,7 @@ VERILATOR ?= verilator
 HW_SRC    := $(sort $(wildcard hw/*.v hw/fp/*.v))
 HW_INC    := -Ihw -Ihw/fp -Ihw/generated
 HW_REGS   := hw/generated/qmatmul_regs.vh
+HW_VH     := $(wildcard hw/*.vh hw/fp/*.vh)  # functions `include'd by the hw/ modules
 FP_CORE   := hw/fp/fp32_round_pack.v hw/fp/fp_pipe.v
 VL_BUILD   = $(VERILATOR) --cc --exe --build -O1 -MAKEFLAGS OPT_FAST=-O1 $(HW_INC) \
              -CFLAGS "-O1 -ffp-contract=off -I$(CURDIR)/include -I$(CURDIR) -I$(CURDIR)/sim $(1)" \
@@ -154,9 +157,12 @@ SIM_MODELS := $(SIM)/fp32_add/Vtb $(SIM)/fp32_mul/Vtb $(SIM)/int32_to_fp32/Vtb \
               $(SIM)/fp32_to_fp16/Vtb $(SIM)/fp32_exp/Vtb $(SIM)/q8_quant32/Vtb \
               $(SIM)/lanesumw_w2_lat4/Vtb $(SIM)/lanesumw_w4_lat2/Vtb \
               $(SIM)/axi_mem/Vtb $(SIM)/axi_rd_w512/Vtb $(SIM)/axi_rd_w64/Vtb \
-              $(SIM)/qmatmul_t1_w512/Vtb $(SIM)/qmatmul_t1_w64/Vtb $(SIM)/qmatmul_rtl/Vtb
+              $(SIM)/qmatmul_w512/Vtb $(SIM)/qmatmul_w64/Vtb $(SIM)/qmatmul_rtl/Vtb \
+              $(SIM)/qmm_xprep_w512/Vtb $(SIM)/qmm_xprep_w64/Vtb \
+              $(SIM)/qmm_epi_w512/Vtb $(SIM)/qmm_epi_w64/Vtb $(SIM)/fp32_div_pipe/Vtb
 
 sim: $(SIM_MODELS)
+$(SIM_MODELS): $(HW_VH)
 
 check-verilator:
 	@command -v $(VERILATOR) >/dev/null || { echo "flare: $(VERILATOR) not found: \
@@ -252,27 +258,58 @@ $(SIM)/axi_rd_w%/Vtb: $(AXI_RD_SRC)
 	    -GFIFO_LOG2=$(word 4,$(AXI_RD_$*)) hw/axi_rd_stream.v $(CURDIR)/sim/tb_axi_rd.cpp $(CURDIR)/sim/axi_mem.cpp \
 	    >$(SIM)/axi_rd_w$*.log 2>&1 || { cat $(SIM)/axi_rd_w$*.log; exit 1; }
 
-# The t = 1 qmatmul datapath on three AXI4 ports of the memory model, against fl_qmatmul
-# (hls/qmatmul.c, hls/native.c and common/error.c compiled as for the library, linked in).
-QMM_T1_HW  := hw/qmatmul_t1.v hw/axi_rd_stream.v hw/axi_wr_words.v hw/q8_quant32.v \
-              hw/q8_rne_clamp.v hw/qblock_decode.v hw/qblock_dot.v hw/q8_mac32.v \
-              hw/fp/fp32_lanesumw.v hw/fp/fp32_tree8.v hw/fp/fp32_add.v hw/fp/fp32_mul.v \
-              hw/fp/fp32_div.v hw/fp/fp32_to_fp16.v hw/fp/fp16_to_fp32.v hw/fp/int32_to_fp32.v \
-              $(FP_CORE)
-QMM_T1_C   := $(OBJ)/hls/qmatmul.o $(OBJ)/hls/native.o $(OBJ)/common/error.o
-$(SIM)/qmatmul_t1_w%/Vtb: $(QMM_T1_HW) $(HW_REGS) sim/tb_qmatmul_t1.cpp $(AXI_MEM_SRC) $(QMM_T1_C)
+# The qmatmul datapath (hw/qmatmul_core.v with the prologue hw/qmm_*.v) on six AXI4 ports of
+# the memory model, against fl_qmatmul (hls/qmatmul.c, hls/native.c and common/error.c compiled
+# as for the library, linked in), at 512 bits (WAYS 8) and 64 bits (WAYS 4, so both lane-slot
+# layouts are tested). QMM_HW: every file the datapath may use
+# (verilator elaborates only what the top instantiates).
+QMM_HW     := hw/qmatmul_core.v $(sort $(wildcard hw/qmm_*.v)) hw/axi_rd_stream.v \
+              hw/axi_wr_words.v hw/q8_quant32.v hw/q8_rne_clamp.v hw/qblock_decode.v \
+              hw/qblock_dot.v hw/q8_mac32.v $(sort $(wildcard hw/fp/*.v))
+QMM_C      := $(OBJ)/hls/qmatmul.o $(OBJ)/hls/native.o $(OBJ)/common/error.o
+$(SIM)/qmatmul_w%/Vtb: $(QMM_HW) $(HW_REGS) sim/tb_qmatmul.cpp $(AXI_MEM_SRC) $(QMM_C)
 	@mkdir -p $(SIM)
-	$(call VL_BUILD,-DTB_DATA_W=$*,qmatmul_t1,qmatmul_t1_w$*) -GDATA_W=$* $(QMM_T1_HW) \
-	    $(CURDIR)/sim/tb_qmatmul_t1.cpp $(CURDIR)/sim/axi_mem.cpp $(abspath $(QMM_T1_C)) \
-	    >$(SIM)/qmatmul_t1_w$*.log 2>&1 || { cat $(SIM)/qmatmul_t1_w$*.log; exit 1; }
+	$(call VL_BUILD,-DTB_DATA_W=$*,qmatmul_core,qmatmul_w$*) -GDATA_W=$* $(if $(filter 64,$*),-GWAYS=4) $(QMM_HW) \
+	    $(CURDIR)/sim/tb_qmatmul.cpp $(CURDIR)/sim/axi_mem.cpp $(abspath $(QMM_C)) \
+	    >$(SIM)/qmatmul_w$*.log 2>&1 || { cat $(SIM)/qmatmul_w$*.log; exit 1; }
 
 # The same against the kernel top (register file + datapath), driven through s_axi_control.
-$(SIM)/qmatmul_rtl/Vtb: hw/qmatmul_rtl.v hw/qmatmul_ctrl.v hw/axil_ctrl.v $(QMM_T1_HW) $(HW_REGS) \
-    sim/tb_qmatmul_t1.cpp $(AXI_MEM_SRC) $(QMM_T1_C) include/flare/kernels.h
+$(SIM)/qmatmul_rtl/Vtb: hw/qmatmul_rtl.v hw/qmatmul_ctrl.v hw/axil_ctrl.v $(QMM_HW) $(HW_REGS) \
+    sim/tb_qmatmul.cpp $(AXI_MEM_SRC) $(QMM_C) include/flare/kernels.h
 	@mkdir -p $(SIM)
 	$(call VL_BUILD,-DTB_DATA_W=512 -DTB_KERNEL_TOP,qmatmul_rtl) hw/qmatmul_rtl.v hw/qmatmul_ctrl.v \
-	    hw/axil_ctrl.v $(QMM_T1_HW) $(CURDIR)/sim/tb_qmatmul_t1.cpp $(CURDIR)/sim/axi_mem.cpp \
-	    $(abspath $(QMM_T1_C)) >$(SIM)/qmatmul_rtl.log 2>&1 || { cat $(SIM)/qmatmul_rtl.log; exit 1; }
+	    hw/axil_ctrl.v $(QMM_HW) $(CURDIR)/sim/tb_qmatmul.cpp $(CURDIR)/sim/axi_mem.cpp \
+	    $(abspath $(QMM_C)) >$(SIM)/qmatmul_rtl.log 2>&1 || { cat $(SIM)/qmatmul_rtl.log; exit 1; }
+
+# The qmatmul prologue (x rows -> optional RMSNorm -> Q8_0 blocks) on its two AXI4 read ports,
+# against fl_qmm_quantize_rows (hls/qmatmul.c): at 512 bits with the defaults, at 64 bits with
+# 2-cycle lane adders and 4 quantizer slots.
+QMM_XPREP_G64 := -GSS_LAT=2 -GN_QUANT=4
+QMM_XPREP_HW := hw/qmm_xprep.v hw/qmm_q8pool.v hw/qmm_wgear.v hw/axi_rd_stream.v hw/q8_rne_clamp.v \
+                hw/fp/fp32_div.v hw/fp/fp32_sqrt.v hw/fp/fp32_mul.v hw/fp/fp32_add.v \
+                hw/fp/fp32_tree8.v hw/fp/fp32_to_fp16.v hw/fp/int32_to_fp32.v $(FP_CORE)
+QMM_XPREP_C  := $(OBJ)/hls/qmatmul.o $(OBJ)/hls/native.o $(OBJ)/common/error.o
+$(SIM)/qmm_xprep_w%/Vtb: $(QMM_XPREP_HW) sim/tb_qmm_xprep.cpp $(AXI_MEM_SRC) $(QMM_XPREP_C)
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_DATA_W=$*,qmm_xprep,qmm_xprep_w$*) -GDATA_W=$* $(QMM_XPREP_G$*) $(QMM_XPREP_HW) \
+	    $(CURDIR)/sim/tb_qmm_xprep.cpp $(CURDIR)/sim/axi_mem.cpp $(abspath $(QMM_XPREP_C)) \
+	    >$(SIM)/qmm_xprep_w$*.log 2>&1 || { cat $(SIM)/qmm_xprep_w$*.log; exit 1; }
+
+# The pipelined divider (one division a cycle, for SiLU in qmm_epi), latency 29.
+$(SIM)/fp32_div_pipe/Vtb: hw/fp/fp32_div_pipe.v hw/fp/fp32_round_pack.v sim/tb_fp32_div_pipe.cpp sim/tb_common.h
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_LATENCY=29,fp32_div_pipe) $(filter %.v,$^) \
+	    $(CURDIR)/sim/tb_fp32_div_pipe.cpp >$(SIM)/fp32_div_pipe.log 2>&1 || { cat $(SIM)/fp32_div_pipe.log; exit 1; }
+
+# The qmatmul epilogue and y writer (hw/qmm_epi.v) on two AXI4 ports of the memory model (r read,
+# y write), against mm_epilogue's arithmetic from hls/numerics.h, at 512 and 64 bits.
+QMM_EPI_HW := hw/qmm_epi.v hw/qmm_epi_walk.v hw/fp/fp32_div_pipe.v hw/fp/fp32_exp.v \
+              hw/fp/fp32_add.v hw/fp/fp32_mul.v $(FP_CORE)
+$(SIM)/qmm_epi_w%/Vtb: $(QMM_EPI_HW) sim/tb_qmm_epi.cpp $(AXI_MEM_SRC) hls/numerics.h
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_DATA_W=$*,qmm_epi,qmm_epi_w$*) -GDATA_W=$* $(QMM_EPI_HW) \
+	    $(CURDIR)/sim/tb_qmm_epi.cpp $(CURDIR)/sim/axi_mem.cpp \
+	    >$(SIM)/qmm_epi_w$*.log 2>&1 || { cat $(SIM)/qmm_epi_w$*.log; exit 1; }
 
 # Lint: every hw/ file as a top (verilator -Wall); where yosys is installed, also its parser and
 # `check` on every top (yosys is optional: not in scripts/deps.sh).
@@ -295,6 +332,65 @@ test-hw: lint-hw sim $(SIM)/gen_regs
 	@fail=0; for m in $(SIM_MODELS); do \
 	  echo "== $$m"; $$m || fail=1; \
 	done; [ $$fail -eq 0 ] || { echo "test-hw: FAILED"; exit 1; }; echo "test-hw: all passed"
+
+# ---- libflare_xrtsim.so: the Verilator device behind the XRT C API (sim/simdev, sim/xrtsim) ----
+# hw/qmatmul_rtl.v verilated (-O3, --x-assign/--x-initial fast, FST tracing compiled in but only
+# active when a run asks for it) from all of $(HW_SRC) with --top-module qmatmul_rtl, so new or
+# renamed hw/ files are picked up; the model, the Verilator runtime and the sim/ C++
+# at -O3 -fPIC (6% faster than -O2) in one shared object exporting only xrt* and flsim_*
+# (sim/xrtsim.map). Single-threaded model (one device = one thread). Part of
+# `all` when verilator is installed. XRTSIM_TRACE=0 builds it without tracing into
+# $(BUILD)/xrtsim-notrace/ (for speed comparisons). `make bench-xrtsim`: cycles per second.
+XRTSIM_TRACE ?= 1
+XRTSIM_VLOPT ?= -O3 --x-assign fast --x-initial fast
+XRTSIM_COPT  ?= -O3
+ifeq ($(XRTSIM_TRACE),1)
+XRTSIM_DIR   := $(BUILD)/xrtsim
+XRTSIM_LIB   := $(BUILD)/libflare_xrtsim.so
+else
+XRTSIM_DIR   := $(BUILD)/xrtsim-notrace
+XRTSIM_LIB   := $(XRTSIM_DIR)/libflare_xrtsim.so
+endif
+HAVE_VERILATOR := $(shell command -v $(VERILATOR) 2>/dev/null)
+VL_ROOT       = $(shell $(VERILATOR) --getenv VERILATOR_ROOT)
+XRTSIM_CXX    = $(CXX) -std=c++17 $(XRTSIM_COPT) -fPIC -fvisibility=hidden -faligned-new -DVM_COVERAGE=0 \
+                -DVM_SC=0 -DVM_TRACE=$(XRTSIM_TRACE) -DVM_TRACE_FST=$(XRTSIM_TRACE) -DVM_TRACE_VCD=0 \
+                -isystem $(XRTSIM_DIR) -isystem $(VL_ROOT)/include -isystem $(VL_ROOT)/include/vltstd -Iinclude -I. -Isim
+XRTSIM_RT    := verilated verilated_threads $(if $(filter 1,$(XRTSIM_TRACE)),verilated_fst_c)
+XRTSIM_OBJ   := $(addprefix $(XRTSIM_DIR)/obj/,simdev.o xrtsim.o axi_mem.o $(XRTSIM_RT:%=vl_%.o))
+XRTSIM_HDR   := sim/simdev.h sim/xrtsim.h sim/axi_mem.h driver/xrt_api.h include/flare/kernels.h \
+                hls/config.h
+.PHONY: xrtsim lint bench-xrtsim
+ifneq ($(HAVE_VERILATOR),)
+all: xrtsim
+endif
+xrtsim: $(XRTSIM_LIB)
+lint: lint-hw
+
+$(XRTSIM_DIR)/Vqmatmul_rtl__ALL.a: $(HW_SRC) $(HW_VH) $(HW_REGS) | check-verilator
+	@mkdir -p $(XRTSIM_DIR)
+	$(VERILATOR) --cc --build $(XRTSIM_VLOPT) -Wno-fatal -Wno-lint -Wno-style \
+	    $(if $(filter 1,$(XRTSIM_TRACE)),--trace-fst) $(HW_INC) \
+	    -CFLAGS "-fPIC -fvisibility=hidden" -MAKEFLAGS "OPT_FAST='$(XRTSIM_COPT)' OPT_SLOW=-O1" \
+	    -Mdir $(XRTSIM_DIR) --top-module qmatmul_rtl $(HW_SRC) \
+	    >$(XRTSIM_DIR)/verilator.log 2>&1 || { cat $(XRTSIM_DIR)/verilator.log; exit 1; }
+$(XRTSIM_DIR)/obj/%.o: sim/%.cpp $(XRTSIM_HDR) $(XRTSIM_DIR)/Vqmatmul_rtl__ALL.a
+	@mkdir -p $(dir $@)
+	$(XRTSIM_CXX) -Wall -Wextra -Werror -c -o $@ $<
+$(XRTSIM_DIR)/obj/vl_%.o: | $(XRTSIM_DIR)/Vqmatmul_rtl__ALL.a
+	@mkdir -p $(dir $@)
+	$(XRTSIM_CXX) -c -o $@ $(VL_ROOT)/include/$*.cpp
+$(XRTSIM_LIB): $(XRTSIM_OBJ) $(XRTSIM_DIR)/Vqmatmul_rtl__ALL.a sim/xrtsim.map
+	$(CXX) -shared -o $@ $(XRTSIM_OBJ) $(XRTSIM_DIR)/Vqmatmul_rtl__ALL.a \
+	    -Wl,--version-script=sim/xrtsim.map -Wl,--no-undefined -lz -pthread
+
+# The tests dlopen the library from here (and skip when it is not built).
+$(OBJ)/tests/%.o: CFLAGS += -DFLARE_XRTSIM_LIB='"$(abspath $(XRTSIM_LIB))"'
+
+$(BUILD)/bench_xrtsim: sim/bench_xrtsim.c driver/xrt_api.h sim/xrtsim.h
+	$(CC) $(CFLAGS) -o $@ $< -ldl
+bench-xrtsim: $(BUILD)/bench_xrtsim xrtsim
+	$(BUILD)/bench_xrtsim $(abspath $(XRTSIM_LIB)) $(BENCH_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/flare

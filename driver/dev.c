@@ -11,9 +11,9 @@
 #include "hls/hls.h"
 
 /* ---- backends ---- */
-static const fl_dev_ops *const builtin[] = {&fl_dev_csim_ops};
+static const fl_dev_ops *const builtin[] = {&fl_dev_csim_ops, &fl_dev_sim_ops, &fl_dev_xrt_ops};
 /* Schemes the design names whose backends this build does not contain yet. */
-static const char *const planned[] = {"sim", "xrt", "opencl", "cuda"};
+static const char *const planned[] = {"opencl", "cuda"};
 
 /* Remember the thread's message as the device's last error; returns rc. */
 static int dev_fail(fl_dev *d, int rc)
@@ -47,7 +47,7 @@ int fl_dev_open(const char *uri, fl_dev **out)
             if (strlen(planned[i]) == n && strncmp(planned[i], uri, n) == 0)
                 return flare_error(FLARE_EUNSUP,
                                    "device '%s': the %s backend is not built into this flare "
-                                   "(available: csim)",
+                                   "(available: csim, sim, xrt)",
                                    uri, planned[i]);
         return flare_error(FLARE_EINVAL,
                            "device '%s': unknown scheme '%.*s' (expected csim, sim, xrt, opencl "
@@ -148,11 +148,23 @@ int fl_dev_read(fl_dev *d, const fl_dev_buf *b, uint64_t off, void *dst, uint64_
 }
 
 /* ---- kernels ---- */
+int fl_dev_supports(fl_dev *d, uint32_t kernel)
+{
+    if (kernel >= FL_KERNEL_COUNT)
+        return 0;
+    return d->ops->supports ? d->ops->supports(d, kernel) != 0 : 1;
+}
+
 int fl_dev_launch(fl_dev *d, const fl_kernel_call *c)
 {
     if (c->kernel >= FL_KERNEL_COUNT)
         return dev_fail(d, flare_error(FLARE_EINVAL, "%s: launch of unknown kernel id %u",
                                        d->uri, c->kernel));
+    if (!fl_dev_supports(d, c->kernel))
+        return dev_fail(d, flare_error(FLARE_EUNSUP, "%s: launch of %s: the device has no %s "
+                                       "kernel (fl_dev_supports says which it has)",
+                                       d->uri, fl_kernel_name(c->kernel),
+                                       fl_kernel_name(c->kernel)));
     if (d->pending)
         return dev_fail(d, flare_error(FLARE_EINVAL,
                                        "%s: launch of %s while %s is outstanding (wait first)",
@@ -184,6 +196,7 @@ int fl_dev_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
     if (kstatus)
         *kstatus = ks;
     d->stats.runs[d->pending_kernel]++;
+    d->stats.k[d->pending_kernel].runs++;
     if (ks != FL_KST_OK) {
         d->stats.errors++;
         return dev_fail(d, flare_error(FLARE_EDEVICE, "%s: %s returned status %u (%s)", d->uri,

@@ -2,15 +2,16 @@
  * the kernels of flare/kernels.h and wait for them with a bound.
  *
  * A device is {ops; ctx}: a table of function pointers (fl_dev_ops, one file per backend:
- * driver/dev_csim.c, later dev_sim.c, dev_xrt.c, dev_opencl.c, dev_cuda.c) over a backend
- * context. Callers use the fl_dev_* functions below, which check arguments (buffer bounds, one
- * launch at a time), count bytes and runs, keep the device's last error, and then call the
- * backend. URIs:
- *   csim                      the hls/ kernels run in-process (golden model)
- *   sim[:trace=FILE]          the Verilator model through the XRT-subset library    (later)
- *   xrt:N[:xclbin=FILE]       an Alveo card through XRT (dlopen'ed)                 (later)
- *   opencl[:P:D]              OpenCL platform P, device D                           (later)
- *   cuda[:N]                  the CUDA reference engine as a device                 (later)
+ * driver/dev_csim.c, driver/dev_xrt.c (xrt and sim), later dev_opencl.c, dev_cuda.c) over a
+ * backend context. Callers use the fl_dev_* functions below, which check arguments (buffer
+ * bounds, one launch at a time, a kernel the device implements), count bytes and runs, keep the
+ * device's last error, and then call the backend. URIs:
+ *   csim                           the hls/ kernels run in-process (golden model)
+ *   sim[:mem=hbm|ddr4][:trace=FILE] the Verilator model of hw/ through libflare_xrtsim.so, a
+ *                                  library with XRT's C API (dlopen'ed; qmatmul only so far)
+ *   xrt:N[:xclbin=FILE]            Alveo card N through XRT's libxrt_coreutil.so (dlopen'ed)
+ *   opencl[:P:D]                   OpenCL platform P, device D                      (later)
+ *   cuda[:N]                       the CUDA reference engine as a device            (later)
  * Every function returns 0 or a negative FLARE_E* code with a message (flare/error.h), also
  * kept per device in fl_dev_last_error(). */
 #ifndef FLARE_DRIVER_DEV_H
@@ -32,6 +33,30 @@ typedef struct {
     uint32_t id;         /* backend handle (0 = none) */
 } fl_dev_buf;
 
+#define FL_DEV_MAX_PORTS 8u /* AXI4 master ports of a kernel counted per port (sim) */
+
+/* Counters of one kernel, kept by the wrappers (runs) and the backend (the rest). */
+typedef struct {
+    uint64_t runs;        /* launches completed */
+    uint64_t cycles;      /* kernel clock cycles (0 where unknown: csim, a card) */
+    uint64_t read_bytes;  /* bytes the kernel read from device memory */
+    uint64_t write_bytes; /* bytes it wrote */
+    double sim_wall_s;    /* wall seconds the simulator spent on its runs (sim) */
+    uint64_t port_read_bytes[FL_DEV_MAX_PORTS];  /* per AXI4 master port (sim) */
+    uint64_t port_write_bytes[FL_DEV_MAX_PORTS];
+    uint64_t port_busy_cycles[FL_DEV_MAX_PORTS]; /* cycles with a transaction under way */
+} fl_dev_kstats;
+
+/* The memory system behind the ports (sim; n_ports = 0 where not known). */
+typedef struct {
+    uint32_t n_ports;
+    char port_name[FL_DEV_MAX_PORTS][16]; /* "gmem0" .. */
+    double bytes_per_cycle;               /* peak read bytes per cycle of one port */
+    double clock_mhz;                     /* nominal kernel clock of the memory preset */
+    uint32_t data_bits;                   /* AXI data width */
+    char mem[8];                          /* "hbm", "ddr4" */
+} fl_dev_mem;
+
 typedef struct {
     uint64_t runs[FL_KERNEL_COUNT]; /* launches completed, per kernel */
     uint64_t errors;                /* launches that returned a non-zero kernel status */
@@ -42,6 +67,8 @@ typedef struct {
     uint64_t cycles;                /* kernel clock cycles; 0 where unknown (csim) */
     uint64_t alloc_bytes;           /* bytes currently allocated */
     uint64_t alloc_peak_bytes;
+    fl_dev_kstats k[FL_KERNEL_COUNT]; /* per kernel */
+    fl_dev_mem mem;
 } fl_dev_stats;
 
 typedef struct fl_dev fl_dev;
@@ -66,6 +93,8 @@ typedef struct {
     int (*wait)(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus);
     /* optional (NULL: none): refresh backend counters (cycles) in d->stats */
     int (*stats)(fl_dev *d);
+    /* optional (NULL: every kernel): 1 when the device implements the kernel, else 0 */
+    int (*supports)(fl_dev *d, uint32_t kernel);
 } fl_dev_ops;
 
 struct fl_dev {
@@ -80,6 +109,8 @@ struct fl_dev {
 
 /* Backends built into this library. */
 extern const fl_dev_ops fl_dev_csim_ops;
+extern const fl_dev_ops fl_dev_sim_ops; /* driver/dev_xrt.c */
+extern const fl_dev_ops fl_dev_xrt_ops; /* driver/dev_xrt.c */
 
 /* ---- API ---- */
 int fl_dev_open(const char *uri, fl_dev **out);
@@ -92,8 +123,13 @@ int fl_dev_free(fl_dev *d, fl_dev_buf *b); /* zeroes *b */
 int fl_dev_write(fl_dev *d, const fl_dev_buf *b, uint64_t off, const void *src, uint64_t bytes);
 int fl_dev_read(fl_dev *d, const fl_dev_buf *b, uint64_t off, void *dst, uint64_t bytes);
 
-/* Start a kernel; at most one launch is outstanding. Every argument address the call uses
- * (by its flags) must lie, with the bytes the kernel touches, inside one buffer. */
+/* 1 when the device implements `kernel` (enum fl_kernel), 0 when it does not (the caller runs
+ * it elsewhere, e.g. the scheduler on the host) or the id is unknown. */
+int fl_dev_supports(fl_dev *d, uint32_t kernel);
+
+/* Start a kernel; at most one launch is outstanding; a kernel the device lacks is FLARE_EUNSUP.
+ * Every argument address the call uses (by its flags) must lie, with the bytes the kernel
+ * touches, inside one buffer. */
 int fl_dev_launch(fl_dev *d, const fl_kernel_call *c);
 /* Wait up to timeout_ms for the outstanding launch. kstatus (may be NULL) receives the kernel's
  * status; a non-zero status returns FLARE_EDEVICE naming it, a timeout FLARE_ETIMEDOUT. */

@@ -193,6 +193,8 @@ static int csim_launch(fl_dev *d, const fl_kernel_call *in)
     if (c->status == FL_KST_OK) {
         d->stats.kernel_read_bytes += kread;
         d->stats.kernel_write_bytes += kwrite;
+        d->stats.k[call->kernel].read_bytes += kread;
+        d->stats.k[call->kernel].write_bytes += kwrite;
     }
     return 0;
 }

@@ -52,6 +52,13 @@ void fl_attention(FL_HLS_STATE_PARAM const float *q, const float *k, const float
                   uint32_t n_head, uint32_t n_kv, uint32_t head_dim, uint32_t n_rot,
                   uint32_t flags, uint32_t *status);
 
+/* The qmatmul prologue alone (what fl_qmatmul does first; arguments already checked): token
+ * rows x (t, k) at x + tt * k, optionally RMSNorm'ed with norm_w (k,) and eps (flags &
+ * FL_QMM_NORM), quantized to Q8_0: xq (FL_MAX_T, FL_MAX_K) int8 values at tt * FL_MAX_K +
+ * 32 * b + j, xd (FL_MAX_T, FL_MAX_K / 32) fp16 scales at tt * (FL_MAX_K / 32) + b. */
+void fl_qmm_quantize_rows(const float *x, const float *norm_w, uint32_t k, uint32_t t,
+                          uint32_t flags, float eps, int8_t *xq, uint16_t *xd);
+
 /* Argument checks, without touching memory: FL_KST_OK or the status the kernel would return
  * (the attention check needs the state for the cached length and KV type of the layer). */
 uint32_t fl_qmatmul_check(uint32_t wtype, uint32_t n, uint32_t k, uint32_t t, uint32_t flags);

@@ -82,8 +82,9 @@ static float block_dot(const int8_t wq[32], uint16_t dw, const int8_t *xq, uint1
     return (float)sumi * s;
 }
 
-/* ---- prologue: x row -> (optional RMSNorm) -> Q8_0 ---- */
-static void quantize_rows(const float *x, const float *norm_w, uint32_t k, uint32_t t,
+/* ---- prologue: x row -> (optional RMSNorm) -> Q8_0 ----
+ * Also the golden model of the RTL prologue (hw/qmm_xprep.v, sim/tb_qmm_xprep.cpp). */
+void fl_qmm_quantize_rows(const float *x, const float *norm_w, uint32_t k, uint32_t t,
                           uint32_t flags, float eps, int8_t *xq, uint16_t *xd)
 {
     uint32_t nb = k / 32u;
@@ -136,7 +137,7 @@ static uint32_t qmatmul_core(int8_t *xq, uint16_t *xd, const uint8_t *w, const u
     uint64_t row_bytes = (uint64_t)nb * block_bytes(wtype);
     int swiglu = (flags & FL_QMM_SWIGLU) != 0;
 
-    quantize_rows(x, norm_w, k, t, flags, eps, xq, xd);
+    fl_qmm_quantize_rows(x, norm_w, k, t, flags, eps, xq, xd);
 
     fl_lanes acc_g[FL_MAX_T]; /* per token: W x (the gate with SwiGLU) */
     fl_lanes acc_u[FL_MAX_T]; /* per token: W_up x */

@@ -55,6 +55,11 @@ struct fl_sched {
     void *op_user;
     fl_sched_input_hook in_hook;
     void *in_user;
+    /* attention on the host when the device lacks it */
+    int att_host;
+    fl_hls_state *hst; /* the host kernel's state (KV cache) */
+    float *qkvh;       /* (n_batch, nq + 2 nk) q, k, v read back */
+    float *atth;       /* (n_batch, nq) its output */
     fl_sched_stats st;
 };
 
@@ -361,6 +366,8 @@ int fl_sched_new(fl_sched **out, const fl_llama *m, fl_dev *dev, const fl_sched_
                            o->n_batch, FL_MAX_T, o->n_batch);
     if (o->att_flags & ~FL_ATT_FLAGS_ALL)
         return flare_error(FLARE_EINVAL, "scheduler: unknown attention flags 0x%x", o->att_flags);
+    if (!fl_dev_supports(dev, FL_KERNEL_QMATMUL))
+        return flare_error(FLARE_EUNSUP, "device %s has no qmatmul kernel", dev->uri);
     const fl_llama_hparams *hp = &m->hp;
     fl_sched *s = calloc(1, sizeof *s);
     if (!s)
@@ -383,6 +390,14 @@ int fl_sched_new(fl_sched **out, const fl_llama *m, fl_dev *dev, const fl_sched_
     if (!s->bufs || !s->layers || !s->xh || !s->ropeh || !s->logits) {
         fl_sched_free(s);
         return flare_error(FLARE_ENOMEM, "scheduler: out of memory");
+    }
+    if ((s->att_host = !fl_dev_supports(dev, FL_KERNEL_ATTENTION))) {
+        s->qkvh = malloc(sizeof(float) * T * (nq + 2 * nk));
+        s->atth = malloc(sizeof(float) * T * nq);
+        if (!s->qkvh || !s->atth || (rc = fl_hls_state_open(&s->hst))) {
+            fl_sched_free(s);
+            return rc ? rc : flare_error(FLARE_ENOMEM, "scheduler: out of memory");
+        }
     }
     double t0 = now_s();
     rc = upload(s);
@@ -413,6 +428,9 @@ void fl_sched_free(fl_sched *s)
     free(s->xh);
     free(s->ropeh);
     free(s->logits);
+    free(s->qkvh);
+    free(s->atth);
+    fl_hls_state_close(s->hst);
     free(s);
 }
 
@@ -448,6 +466,34 @@ static int mm(fl_sched *s, const dmat *w, uint32_t n, const dmat *w_up,
     a->flags = flags;
     a->eps = s->m->hp.rms_eps;
     return run(s, &c, w->name, layer);
+}
+
+/* Attention on the host for a device without the kernel: q, k, v (t rows each, back to back
+ * in qkv) come back, fl_attention runs on the host state with the RoPE table already on the
+ * host, and the output goes to att, as the device kernel would have left it. */
+static int host_attention(fl_sched *s, const fl_attention_args *a, uint32_t layer)
+{
+    double t0 = now_s();
+    uint64_t nq = (uint64_t)a->n_head * a->head_dim, nk = (uint64_t)a->n_kv * a->head_dim;
+    uint64_t in_bytes = (uint64_t)a->t * (nq + 2 * nk) * 4u, out_bytes = (uint64_t)a->t * nq * 4u;
+    if (fl_dev_read(s->dev, s->qkv, 0, s->qkvh, in_bytes))
+        return flare_error_prefix(FLARE_EDEVICE, "layer %u attention on the host: reading q, k, "
+                                  "v", layer);
+    const float *q = s->qkvh, *k = q + (uint64_t)a->t * nq, *v = k + (uint64_t)a->t * nk;
+    uint32_t kst = FL_KST_OK;
+    fl_attention(s->hst, q, k, v, s->ropeh, s->atth, a->layer, a->pos, a->t, a->n_head, a->n_kv,
+                 a->head_dim, a->n_rot, a->flags, &kst);
+    s->st.host_launches[FL_KERNEL_ATTENTION]++;
+    s->st.host_read_bytes += in_bytes;
+    if (kst != FL_KST_OK)
+        return flare_error(FLARE_EDEVICE, "layer %u attention on the host: status %u (%s)",
+                           layer, kst, fl_kstatus_name(kst));
+    if (fl_dev_write(s->dev, s->att, 0, s->atth, out_bytes))
+        return flare_error_prefix(FLARE_EDEVICE, "layer %u attention on the host: writing the "
+                                  "output", layer);
+    s->st.host_write_bytes += out_bytes;
+    s->st.host_s += now_s() - t0;
+    return 0;
 }
 
 /* Read the residual stream (t, n_embd) in b back and hand it to the hooks. */
@@ -536,7 +582,7 @@ static int forward(fl_sched *s, const int32_t *tok, uint32_t t)
         a->head_dim = hd;
         a->n_rot = hp->n_rot;
         a->flags = s->o.att_flags;
-        if ((rc = run(s, &c, "attention", l)))
+        if ((rc = s->att_host ? host_attention(s, a, l) : run(s, &c, "attention", l)))
             return rc;
         // x2 = Wo att + x
         if ((rc = mm(s, &D->o, d, NULL, s->att, 0, 0, s->x, s->x2, 0, t, FL_QMM_RESID, l)))
@@ -630,6 +676,10 @@ fl_dev *fl_sched_device(const fl_sched *s)
 {
     return s->dev;
 }
+int fl_sched_on_device(const fl_sched *s, uint32_t kernel)
+{
+    return kernel == FL_KERNEL_ATTENTION ? !s->att_host : kernel < FL_KERNEL_COUNT;
+}
 
 void fl_sched_get_stats(const fl_sched *s, fl_sched_stats *out)
 {
@@ -653,6 +703,27 @@ void fl_sched_print_stats(const fl_sched *s, FILE *f)
             " bytes back (logits%s)\n",
             st.write_bytes, st.hook_write_bytes ? ", hooks" : "", st.read_bytes,
             st.hook_read_bytes ? ", hooks" : " only");
+    if (s->att_host)
+        fprintf(f, "attention: on the host (%s has no attention kernel), %" PRIu64 " calls, "
+                   "%.2f MB moved (%.2f s)\n",
+                s->dev->ops->scheme, st.host_launches[FL_KERNEL_ATTENTION],
+                (double)(st.host_read_bytes + st.host_write_bytes) / 1e6, st.host_s);
+    if (st.dev.cycles) {
+        const fl_dev_kstats *k = &st.dev.k[FL_KERNEL_QMATMUL];
+        double bpc = st.dev.mem.bytes_per_cycle;
+        fprintf(f, "qmatmul on %s: %" PRIu64 " runs, %" PRIu64 " cycles, %.2f MB read, %.2f MB "
+                   "written",
+                s->dev->ops->scheme, k->runs, k->cycles, (double)k->read_bytes / 1e6,
+                (double)k->write_bytes / 1e6);
+        if (bpc > 0 && k->cycles && st.dev.mem.n_ports)
+            fprintf(f, "; weight port %s %.1f%% of its %.0f B/cycle (%s)",
+                    st.dev.mem.port_name[0],
+                    100.0 * (double)k->port_read_bytes[0] / ((double)k->cycles * bpc), bpc,
+                    st.dev.mem.mem);
+        if (k->sim_wall_s > 0)
+            fprintf(f, "; %.0f simulated cycles per second", (double)k->cycles / k->sim_wall_s);
+        fprintf(f, "\n");
+    }
     if (st.hook_read_bytes || st.hook_write_bytes)
         fprintf(f, "  of which %" PRIu64 " bytes back and %" PRIu64 " bytes in are the hooks' "
                    "copies of the residual stream (the layer hooks cost these transfers)\n",

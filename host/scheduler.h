@@ -24,7 +24,13 @@
  *   x     = qmatmul(Wdown, h) + x2                            (residual epilogue)
  * then logits = qmatmul(Wout, rmsnorm(x[T-1]) * output_norm), the only read back per eval. A
  * layer hook reads the residual stream back after every layer, an op hook also after every
- * attention block: the stats count those bytes separately (hook_read_bytes). */
+ * attention block: the stats count those bytes separately (hook_read_bytes).
+ *
+ * A kernel the device lacks (fl_dev_supports; attention on the sim device today) runs on the
+ * host with explicit transfers: q, k, v are read back, the same hls/ kernel runs natively on a
+ * host-side fl_hls_state (its own KV cache), and `att` is written back, so the results are
+ * bit-identical to csim's. The stats count these launches and bytes (host_launches,
+ * host_read_bytes, host_write_bytes) and fl_sched_print_stats says where attention ran. */
 #ifndef FLARE_HOST_SCHEDULER_H
 #define FLARE_HOST_SCHEDULER_H
 
@@ -55,6 +61,11 @@ typedef struct {
     uint64_t read_bytes;      /* device -> host during evals (logits + hook read-backs) */
     uint64_t hook_read_bytes; /* of read_bytes: what the hooks cost (0 without hooks) */
     uint64_t hook_write_bytes; /* of write_bytes: rows an input hook replaced */
+    /* kernels the device lacks, run on the host (not in launches[] or the bytes above) */
+    uint64_t host_launches[FL_KERNEL_COUNT];
+    uint64_t host_read_bytes;  /* device -> host: their inputs */
+    uint64_t host_write_bytes; /* host -> device: their outputs */
+    double host_s;             /* time in them, transfers included */
     fl_dev_stats dev;         /* the device's own counters (upload included) */
 } fl_sched_stats;
 
@@ -105,6 +116,8 @@ void fl_sched_get_stats(const fl_sched *s, fl_sched_stats *out);
 void fl_sched_print_stats(const fl_sched *s, FILE *f);
 
 fl_dev *fl_sched_device(const fl_sched *s);
+/* 1 when `kernel` runs on the device, 0 when the scheduler runs it on the host. */
+int fl_sched_on_device(const fl_sched *s, uint32_t kernel);
 /* Where the device copy of a weight matrix lives ("blk.1.ffn_down", "output", ...): its buffer,
  * byte offset, size and device type. For tests and diagnostics (e.g. corrupting the device copy
  * only). 0 or FLARE_EINVAL for an unknown name. */

@@ -3,7 +3,9 @@
 //
 // w, x: element j at bits 8j+7..8j, two's complement. 32 signed 8x8 multipliers and a
 // five-level adder tree (16-bit products, widening one bit per level to 21 bits), sign-extended
-// to 32 bits. Combinational core plus LATENCY output register stages (fp_pipe).
+// to 32 bits. The MAC (function mac32) feeds LATENCY register stages; the first computes it under
+// in_valid (a clock enable: a simulator skips it in idle cycles), fp_pipe the rest. LATENCY = 0:
+// combinational.
 `default_nettype none
 
 module q8_mac32 #(
@@ -16,37 +18,53 @@ module q8_mac32 #(
     output wire         out_valid,
     output wire [31:0]  sumi
 );
-    // ---- products and the adder tree ----
-    wire signed [15:0] p  [0:31];
-    wire signed [16:0] s1 [0:15];
-    wire signed [17:0] s2 [0:7];
-    wire signed [18:0] s3 [0:3];
-    wire signed [19:0] s4 [0:1];
-    wire signed [20:0] s5;
+    // ---- products and the adder tree (level l: 32 >> l sums of 16 + l bits) ----
+    function automatic [31:0] mac32(input [255:0] mw, input [255:0] mx);
+        reg [32*16-1:0] p;
+        reg [16*17-1:0] s1;
+        reg [8*18-1:0]  s2;
+        reg [4*19-1:0]  s3;
+        reg [2*20-1:0]  s4;
+        reg [20:0]      s5;
+        integer g;
+        begin
+            for (g = 0; g < 32; g = g + 1)
+                p[16*g +: 16] = $signed(mw[8*g +: 8]) * $signed(mx[8*g +: 8]);
+            for (g = 0; g < 16; g = g + 1)
+                s1[17*g +: 17] = {p[16*(2*g)+15], p[16*(2*g) +: 16]} +
+                                 {p[16*(2*g+1)+15], p[16*(2*g+1) +: 16]};
+            for (g = 0; g < 8; g = g + 1)
+                s2[18*g +: 18] = {s1[17*(2*g)+16], s1[17*(2*g) +: 17]} +
+                                 {s1[17*(2*g+1)+16], s1[17*(2*g+1) +: 17]};
+            for (g = 0; g < 4; g = g + 1)
+                s3[19*g +: 19] = {s2[18*(2*g)+17], s2[18*(2*g) +: 18]} +
+                                 {s2[18*(2*g+1)+17], s2[18*(2*g+1) +: 18]};
+            for (g = 0; g < 2; g = g + 1)
+                s4[20*g +: 20] = {s3[19*(2*g)+18], s3[19*(2*g) +: 19]} +
+                                 {s3[19*(2*g+1)+18], s3[19*(2*g+1) +: 19]};
+            s5 = {s4[19], s4[19:0]} + {s4[39], s4[39:20]};
+            mac32 = {{11{s5[20]}}, s5};
+        end
+    endfunction
 
-    genvar g;
     generate
-        for (g = 0; g < 32; g = g + 1) begin : g_mul
-            assign p[g] = $signed(w[8*g +: 8]) * $signed(x[8*g +: 8]);
-        end
-        for (g = 0; g < 16; g = g + 1) begin : g_s1
-            assign s1[g] = {p[2*g][15], p[2*g]} + {p[2*g+1][15], p[2*g+1]};
-        end
-        for (g = 0; g < 8; g = g + 1) begin : g_s2
-            assign s2[g] = {s1[2*g][16], s1[2*g]} + {s1[2*g+1][16], s1[2*g+1]};
-        end
-        for (g = 0; g < 4; g = g + 1) begin : g_s3
-            assign s3[g] = {s2[2*g][17], s2[2*g]} + {s2[2*g+1][17], s2[2*g+1]};
-        end
-        for (g = 0; g < 2; g = g + 1) begin : g_s4
-            assign s4[g] = {s3[2*g][18], s3[2*g]} + {s3[2*g+1][18], s3[2*g+1]};
+        if (LATENCY == 0) begin : g_comb
+            wire unused_clk = clk;
+            assign out_valid = in_valid;
+            assign sumi = mac32(w, x);
+        end else begin : g_reg
+            reg        v0;
+            reg [31:0] s0;
+            initial v0 = 1'b0;
+            always @(posedge clk) begin
+                v0 <= in_valid;
+                if (in_valid)
+                    s0 <= mac32(w, x);
+            end
+            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
+                .clk(clk), .in_valid(v0), .in_data(s0), .out_valid(out_valid), .out_data(sumi));
         end
     endgenerate
-    assign s5 = {s4[0][19], s4[0]} + {s4[1][19], s4[1]};
-
-    fp_pipe #(.W(32), .LATENCY(LATENCY)) u_pipe (
-        .clk(clk), .in_valid(in_valid), .in_data({{11{s5[20]}}, s5}),
-        .out_valid(out_valid), .out_data(sumi));
 endmodule
 
 `default_nettype wire

@@ -20,24 +20,26 @@ module qblock_dot #(
     output wire         out_valid,
     output wire [31:0]  term // fp32
 );
-    // ---- path 1: exact integer dot, then (float)sumi ----
+    // ---- path 1: exact integer dot, then (float)sumi; path 2: the scale product ----
+    // With LAT_A >= 1 the MAC and the fp16 conversions take the first of the LAT_A cycles (their
+    // first register stage, under in_valid: a simulator skips them in idle cycles).
+    localparam integer LAT_1 = (LAT_A >= 1) ? 1 : 0;
     wire        v_mac;
     wire [31:0] sumi;
     wire [31:0] sumi_f;
     wire        v_a1;
-    q8_mac32 #(.LATENCY(0)) u_mac (
+    q8_mac32 #(.LATENCY(LAT_1)) u_mac (
         .clk(clk), .in_valid(in_valid), .w(wq), .x(xq), .out_valid(v_mac), .sumi(sumi));
-    int32_to_fp32 #(.LATENCY(LAT_A)) u_i2f (
+    int32_to_fp32 #(.LATENCY(LAT_A - LAT_1)) u_i2f (
         .clk(clk), .in_valid(v_mac), .i(sumi), .out_valid(v_a1), .y(sumi_f));
 
-    // ---- path 2: the scale product ----
     wire [31:0] dw_f, dx_f, scale;
     wire        v_dw, v_dx, v_a2;
-    fp16_to_fp32 #(.LATENCY(0)) u_dw (
+    fp16_to_fp32 #(.LATENCY(LAT_1)) u_dw (
         .clk(clk), .in_valid(in_valid), .h(dw), .out_valid(v_dw), .y(dw_f));
-    fp16_to_fp32 #(.LATENCY(0)) u_dx (
+    fp16_to_fp32 #(.LATENCY(LAT_1)) u_dx (
         .clk(clk), .in_valid(in_valid), .h(dx), .out_valid(v_dx), .y(dx_f));
-    fp32_mul #(.LATENCY(LAT_A)) u_scale (
+    fp32_mul #(.LATENCY(LAT_A - LAT_1)) u_scale (
         .clk(clk), .in_valid(v_dw & v_dx), .a(dw_f), .b(dx_f), .out_valid(v_a2), .y(scale));
 
     // ---- the one rounding ----

@@ -1,17 +1,17 @@
 // hw/qmatmul_rtl.v: the RTL qmatmul kernel top as Vitis sees it (ap_ctrl_hs, the HLS port names):
 // the s_axi_control register file (qmatmul_ctrl, offsets from include/flare/kernels.h) and the
-// t = 1 datapath (qmatmul_t1) on the AXI4 masters m_axi_gmem0 (w), m_axi_gmem2 (x) and
-// m_axi_gmem5 (y), the HLS bundles of fl_qmatmul. The bundles the datapath does not use yet
-// (gmem1 w_up, gmem3 norm_w, gmem4 r) are ports that stay idle; their arguments read back as
-// written.
+// datapath (qmatmul_core: every weight type, t = 1..64, every flag) on the AXI4 masters of
+// fl_qmatmul's HLS bundles: m_axi_gmem0 w, gmem1 w_up, gmem2 x, gmem3 norm_w, gmem4 r (read),
+// gmem5 y (write).
 // ap_start (held by the register file until ap_ready) starts the datapath while it is idle;
 // ap_done and ap_ready pulse together when it finishes; ap_idle is the datapath's idle; the
-// status register takes the datapath's FL_KST_* code (qmatmul_t1 says which calls it refuses).
+// status register takes the datapath's FL_KST_* code (qmatmul_core says which calls it refuses).
 `default_nettype none
 
 module qmatmul_rtl #(
     parameter integer DATA_W  = 512,
-    parameter integer XB_LOG2 = 9
+    parameter integer XB_LOG2 = 9,
+    parameter integer T_LOG2  = 6
 ) (
     input  wire        ap_clk,
     input  wire        ap_rst_n,
@@ -135,39 +135,13 @@ module qmatmul_rtl #(
         .arg_w(arg_w), .arg_w_up(arg_w_up), .arg_x(arg_x), .arg_norm_w(arg_norm_w), .arg_r(arg_r),
         .arg_y(arg_y), .arg_wtype(arg_wtype), .arg_n(arg_n), .arg_k(arg_k), .arg_t(arg_t),
         .arg_flags(arg_flags), .arg_eps(arg_eps));
-    wire unused_args = &{1'b0, arg_w_up, arg_norm_w, arg_r, arg_eps};
-    // gmem1 (w_up), gmem3 (norm_w), gmem4 (r): ports of the full kernel, idle until the fused
-    // steps use them
-    assign m_axi_gmem1_ARVALID = 1'b0;
-    assign m_axi_gmem1_ARADDR = 64'd0;
-    assign m_axi_gmem1_ARLEN = 8'd0;
-    assign m_axi_gmem1_ARSIZE = 3'd0;
-    assign m_axi_gmem1_ARBURST = 2'd1;
-    assign m_axi_gmem1_RREADY = 1'b1;
-    wire unused_gmem1 = &{1'b0, m_axi_gmem1_ARREADY, m_axi_gmem1_RVALID, m_axi_gmem1_RDATA,
-                          m_axi_gmem1_RLAST, m_axi_gmem1_RRESP};
-    assign m_axi_gmem3_ARVALID = 1'b0;
-    assign m_axi_gmem3_ARADDR = 64'd0;
-    assign m_axi_gmem3_ARLEN = 8'd0;
-    assign m_axi_gmem3_ARSIZE = 3'd0;
-    assign m_axi_gmem3_ARBURST = 2'd1;
-    assign m_axi_gmem3_RREADY = 1'b1;
-    wire unused_gmem3 = &{1'b0, m_axi_gmem3_ARREADY, m_axi_gmem3_RVALID, m_axi_gmem3_RDATA,
-                          m_axi_gmem3_RLAST, m_axi_gmem3_RRESP};
-    assign m_axi_gmem4_ARVALID = 1'b0;
-    assign m_axi_gmem4_ARADDR = 64'd0;
-    assign m_axi_gmem4_ARLEN = 8'd0;
-    assign m_axi_gmem4_ARSIZE = 3'd0;
-    assign m_axi_gmem4_ARBURST = 2'd1;
-    assign m_axi_gmem4_RREADY = 1'b1;
-    wire unused_gmem4 = &{1'b0, m_axi_gmem4_ARREADY, m_axi_gmem4_RVALID, m_axi_gmem4_RDATA,
-                          m_axi_gmem4_RLAST, m_axi_gmem4_RRESP};
 
     // the cycle done pulses the datapath is idle again while ap_start is still set: no restart
-    qmatmul_t1 #(.DATA_W(DATA_W), .XB_LOG2(XB_LOG2)) u_dp (
-        .clk(ap_clk), .rst(!ap_rst_n), .start(ap_start && !ap_done), .arg_w(arg_w), .arg_x(arg_x),
-        .arg_y(arg_y), .arg_wtype(arg_wtype), .arg_n(arg_n), .arg_k(arg_k), .arg_t(arg_t),
-        .arg_flags(arg_flags), .idle(ap_idle), .done(ap_done), .status(status),
+    qmatmul_core #(.DATA_W(DATA_W), .XB_LOG2(XB_LOG2), .T_LOG2(T_LOG2)) u_dp (
+        .clk(ap_clk), .rst(!ap_rst_n), .start(ap_start && !ap_done), .arg_w(arg_w),
+        .arg_w_up(arg_w_up), .arg_x(arg_x), .arg_norm_w(arg_norm_w), .arg_r(arg_r), .arg_y(arg_y),
+        .arg_wtype(arg_wtype), .arg_n(arg_n), .arg_k(arg_k), .arg_t(arg_t), .arg_flags(arg_flags),
+        .arg_eps(arg_eps), .idle(ap_idle), .done(ap_done), .status(status),
         .w_arvalid(m_axi_gmem0_ARVALID),
         .w_arready(m_axi_gmem0_ARREADY),
         .w_araddr(m_axi_gmem0_ARADDR),
@@ -179,6 +153,17 @@ module qmatmul_rtl #(
         .w_rdata(m_axi_gmem0_RDATA),
         .w_rlast(m_axi_gmem0_RLAST),
         .w_rresp(m_axi_gmem0_RRESP),
+        .wu_arvalid(m_axi_gmem1_ARVALID),
+        .wu_arready(m_axi_gmem1_ARREADY),
+        .wu_araddr(m_axi_gmem1_ARADDR),
+        .wu_arlen(m_axi_gmem1_ARLEN),
+        .wu_arsize(m_axi_gmem1_ARSIZE),
+        .wu_arburst(m_axi_gmem1_ARBURST),
+        .wu_rvalid(m_axi_gmem1_RVALID),
+        .wu_rready(m_axi_gmem1_RREADY),
+        .wu_rdata(m_axi_gmem1_RDATA),
+        .wu_rlast(m_axi_gmem1_RLAST),
+        .wu_rresp(m_axi_gmem1_RRESP),
         .x_arvalid(m_axi_gmem2_ARVALID),
         .x_arready(m_axi_gmem2_ARREADY),
         .x_araddr(m_axi_gmem2_ARADDR),
@@ -190,6 +175,28 @@ module qmatmul_rtl #(
         .x_rdata(m_axi_gmem2_RDATA),
         .x_rlast(m_axi_gmem2_RLAST),
         .x_rresp(m_axi_gmem2_RRESP),
+        .nw_arvalid(m_axi_gmem3_ARVALID),
+        .nw_arready(m_axi_gmem3_ARREADY),
+        .nw_araddr(m_axi_gmem3_ARADDR),
+        .nw_arlen(m_axi_gmem3_ARLEN),
+        .nw_arsize(m_axi_gmem3_ARSIZE),
+        .nw_arburst(m_axi_gmem3_ARBURST),
+        .nw_rvalid(m_axi_gmem3_RVALID),
+        .nw_rready(m_axi_gmem3_RREADY),
+        .nw_rdata(m_axi_gmem3_RDATA),
+        .nw_rlast(m_axi_gmem3_RLAST),
+        .nw_rresp(m_axi_gmem3_RRESP),
+        .r_arvalid(m_axi_gmem4_ARVALID),
+        .r_arready(m_axi_gmem4_ARREADY),
+        .r_araddr(m_axi_gmem4_ARADDR),
+        .r_arlen(m_axi_gmem4_ARLEN),
+        .r_arsize(m_axi_gmem4_ARSIZE),
+        .r_arburst(m_axi_gmem4_ARBURST),
+        .r_rvalid(m_axi_gmem4_RVALID),
+        .r_rready(m_axi_gmem4_RREADY),
+        .r_rdata(m_axi_gmem4_RDATA),
+        .r_rlast(m_axi_gmem4_RLAST),
+        .r_rresp(m_axi_gmem4_RRESP),
         .y_awvalid(m_axi_gmem5_AWVALID),
         .y_awready(m_axi_gmem5_AWREADY),
         .y_awaddr(m_axi_gmem5_AWADDR),

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/exe_dir.h"
 #include "flare/error.h"
 #include "ref/cuda/flare_cuda.h"
 
@@ -45,22 +46,6 @@ struct fl_cuda_engine {
     void *h; /* the library's engine */
 };
 
-/* Directory of the running program into dir (with the trailing '/'); "" when unknown. */
-static void exe_dir(char *dir, size_t n)
-{
-    char buf[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    dir[0] = 0;
-    if (len <= 0)
-        return;
-    buf[len] = 0;
-    char *slash = strrchr(buf, '/');
-    if (slash) {
-        slash[1] = 0;
-        snprintf(dir, n, "%s", buf);
-    }
-}
-
 static int sym(void **fn, const char *name)
 {
     *fn = dlsym(g_lib.handle, name);
@@ -80,8 +65,13 @@ static int load_locked(void)
     if (env && *env) {
         snprintf(g_lib.path, sizeof g_lib.path, "%s", env);
     } else {
-        exe_dir(dir, sizeof dir);
-        snprintf(g_lib.path, sizeof g_lib.path, "%s%s", dir, LIB_NAME);
+        fl_exe_dir(dir, sizeof dir);
+        int w = snprintf(g_lib.path, sizeof g_lib.path, "%s%s", dir, LIB_NAME);
+        if (w < 0 || (size_t)w >= sizeof g_lib.path) {
+            g_lib.path[0] = 0;
+            return flare_error(FLARE_EINVAL, "the program's directory is too long to look for "
+                               "%s beside it (set FLARE_CUDA_LIB)", LIB_NAME);
+        }
     }
     g_lib.handle = dlopen(g_lib.path, RTLD_NOW | RTLD_LOCAL);
     if (!g_lib.handle) {

@@ -4,9 +4,13 @@
 #      built-in vocabulary) under build/demo/;
 #   2. `flare info` prints its metadata, tensor table and derived figures;
 #   3. a short generation on the CPU reference engine;
-#   4. the same prompt on the csim device (the HLS kernels through the device API and the layer
-#      scheduler), every layer and token cross-checked against the CPU reference: the check
-#      table, the launch and transfer counts, and the verdict.
+#   4. the same prompt on the sim device (the RTL qmatmul of hw/ simulated cycle by cycle in
+#      Verilator behind XRT's C API, build/libflare_xrtsim.so; attention on the host), every
+#      layer and token cross-checked against the CPU reference: the tokens, the launch, cycle
+#      and bandwidth summary, the check table and the verdict. Where the simulator library is
+#      not built (no verilator) the csim device (the HLS kernels in-process) stands in, said so;
+#   5. the per-kernel cycles, bytes and port utilization of decode on the sim device
+#      (`flare bench --device sim`).
 # Environment: FLARE_DEMO_DIR (default build/demo).
 set -euo pipefail
 
@@ -29,6 +33,15 @@ step "2. what is in it" "$BIN" info "$MODEL"
 
 step "3. a short generation on the CPU reference engine (random weights: the text is noise)" \
   "$BIN" run -m "$MODEL" --prompt "Once upon a time" --n-predict 24 --seed 1
-step "4. the same on the csim accelerator, checked layer by layer against the CPU reference" \
-  "$BIN" run -m "$MODEL" --prompt "Once upon a time" --n-predict 24 --seed 1 --device csim --check cpu
+LIB=${FLARE_XRTSIM_LIB:-$(dirname "$BIN")/libflare_xrtsim.so}
+if [ -r "$LIB" ]; then
+  step "4. the same on the simulated RTL (sim), checked layer by layer against the CPU reference" \
+    "$BIN" run -m "$MODEL" --prompt "Once upon a time" --n-predict 24 --seed 1 --device sim --check cpu
+  step "5. what the simulated kernel did per decode token: cycles, bytes, port utilization" \
+    "$BIN" bench -m "$MODEL" --device sim -p 0 -n 8
+else
+  printf '\ndemo: %s is not built (it needs verilator: make deps, then make); using csim\n' "$LIB"
+  step "4. the same on the csim accelerator, checked layer by layer against the CPU reference" \
+    "$BIN" run -m "$MODEL" --prompt "Once upon a time" --n-predict 24 --seed 1 --device csim --check cpu
+fi
 printf '\ndemo: done (files in %s)\n' "$OUT"

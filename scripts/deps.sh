@@ -10,6 +10,7 @@ PKGS=(
   libutf8proc-dev                  # Unicode categories for the BPE pre-tokenizer
   clang libclang-rt-14-dev         # make asan / make fuzz (ASan, UBSan, libFuzzer runtimes)
   verilator                        # make sim / test-hw: the RTL testbenches (hw/, sim/)
+  zlib1g-dev g++                   # libflare_xrtsim.so: Verilator's FST trace writer, the C++ side
 )
 
 missing=()

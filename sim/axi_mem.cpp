@@ -4,6 +4,88 @@
 #include <cstdio>
 #include <cstring>
 
+/* ---- sparse memory ---- */
+const uint8_t axi_mem::zero_page_[1u << axi_mem::PAGE_LOG2] = {};
+
+uint8_t *axi_mem::page_rw(uint64_t off)
+{
+    region &r = regions_[off >> REGION_LOG2];
+    if (r.empty())
+        r.resize(1u << (REGION_LOG2 - PAGE_LOG2));
+    std::unique_ptr<uint8_t[]> &p = r[(off >> PAGE_LOG2) & ((1u << (REGION_LOG2 - PAGE_LOG2)) - 1)];
+    if (!p)
+        p.reset(new uint8_t[1u << PAGE_LOG2]()); /* zeroed */
+    return p.get();
+}
+
+void axi_mem::write(uint64_t addr, const void *src, uint64_t n)
+{
+    const uint8_t *s = static_cast<const uint8_t *>(src);
+    if (!paged_) {
+        std::memcpy(&bytes[addr - base], s, n);
+        return;
+    }
+    while (n) {
+        uint64_t off = addr - base, in_page = (1ull << PAGE_LOG2) - (off & PAGE_MASK);
+        uint64_t m = n < in_page ? n : in_page;
+        std::memcpy(at(addr), s, m);
+        addr += m;
+        s += m;
+        n -= m;
+    }
+}
+
+void axi_mem::read(uint64_t addr, void *dst, uint64_t n) const
+{
+    uint8_t *d = static_cast<uint8_t *>(dst);
+    if (!paged_) {
+        std::memcpy(d, &bytes[addr - base], n);
+        return;
+    }
+    while (n) {
+        uint64_t off = addr - base, in_page = (1ull << PAGE_LOG2) - (off & PAGE_MASK);
+        uint64_t m = n < in_page ? n : in_page;
+        std::memcpy(d, peek(addr), m);
+        addr += m;
+        d += m;
+        n -= m;
+    }
+}
+
+void axi_mem::zero(uint64_t addr, uint64_t n)
+{
+    if (!paged_) {
+        std::memset(&bytes[addr - base], 0, n);
+        return;
+    }
+    while (n) {
+        uint64_t off = addr - base, in_page = (1ull << PAGE_LOG2) - (off & PAGE_MASK);
+        uint64_t m = n < in_page ? n : in_page;
+        region &r = regions_[off >> REGION_LOG2];
+        if (!r.empty()) {
+            std::unique_ptr<uint8_t[]> &p =
+                r[(off >> PAGE_LOG2) & ((1u << (REGION_LOG2 - PAGE_LOG2)) - 1)];
+            if (p && m == (1ull << PAGE_LOG2))
+                p.reset();
+            else if (p)
+                std::memset(p.get() + (off & PAGE_MASK), 0, m);
+        }
+        addr += m;
+        n -= m;
+    }
+}
+
+uint64_t axi_mem::resident_bytes() const
+{
+    if (!paged_)
+        return bytes.size();
+    uint64_t total = 0;
+    for (const region &r : regions_)
+        for (const std::unique_ptr<uint8_t[]> &p : r)
+            total += p ? (1ull << PAGE_LOG2) : 0;
+    return total;
+}
+
 /* ---- setup ---- */
 axi_port::axi_port(axi_mem &mem, const axi_port_cfg &c, const char *name)
     : cfg(c), mem_(mem), name_(name), beat_bytes_(c.data_bits / 8), rng_(c.seed * 2 + 1)
@@ -59,7 +141,7 @@ void axi_port::drive(axi_pins &p)
     std::memset(p.rdata, 0, sizeof p.rdata);
     if (rvalid_) {
         const burst &b = rd_q_.front();
-        std::memcpy(p.rdata, mem_.at(b.addr + (uint64_t)b.done * beat_bytes_), beat_bytes_);
+        std::memcpy(p.rdata, mem_.peek(b.addr + (uint64_t)b.done * beat_bytes_), beat_bytes_);
         p.rlast = b.done + 1 == b.beats;
     }
     p.awready = awready_;
@@ -177,6 +259,7 @@ void axi_port::step()
     /* counters, bandwidth credit, stalls of the next cycle, timeout */
     stats.rd_busy_cycles += rd_busy;
     stats.wr_busy_cycles += wr_busy;
+    stats.busy_cycles += rd_busy || wr_busy;
     rd_credit_ += cfg.rd_bytes_per_cycle;
     if (rd_credit_ > beat_bytes_)
         rd_credit_ = beat_bytes_;

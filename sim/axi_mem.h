@@ -25,19 +25,69 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
-/* ---- the memory: bytes at [base, base + size) ---- */
+/* ---- the memory: bytes at [base, base + size) ----
+ * Flat (the testbenches): `bytes` holds every byte. Sparse (axi_mem::sparse, the XRT device with
+ * a 1..128 GB address space): 64 KiB pages allocated on first write, in a two-level table of
+ * 1 GiB regions, so memory costs only what was written; unwritten bytes read as zero. A beat
+ * (aligned, at most 64 bytes) never spans two pages, so at() / peek() of a beat address give
+ * the whole beat. read() / write() / zero() copy ranges of any length. */
 struct axi_mem {
+    static const unsigned PAGE_LOG2 = 16, REGION_LOG2 = 30;
     uint64_t base = 0;
-    std::vector<uint8_t> bytes;
-    axi_mem(uint64_t base_addr, size_t size_bytes) : base(base_addr), bytes(size_bytes, 0) {}
+    uint64_t size = 0;
+    std::vector<uint8_t> bytes; /* flat mode only */
+    axi_mem(uint64_t base_addr, size_t size_bytes)
+        : base(base_addr), size(size_bytes), bytes(size_bytes, 0), paged_(false)
+    {
+    }
+    static axi_mem sparse(uint64_t base_addr, uint64_t size_bytes)
+    {
+        return axi_mem(base_addr, size_bytes, true);
+    }
     bool contains(uint64_t addr, uint64_t n) const
     {
-        return addr >= base && n <= bytes.size() && addr - base <= bytes.size() - n;
+        return addr >= base && n <= size && addr - base <= size - n;
     }
-    uint8_t *at(uint64_t addr) { return &bytes[addr - base]; }
+    /* writable pointer to addr (sparse: its page is allocated) */
+    uint8_t *at(uint64_t addr)
+    {
+        return paged_ ? page_rw(addr - base) + ((addr - base) & PAGE_MASK) : &bytes[addr - base];
+    }
+    /* read-only pointer to addr (sparse: a zero page where nothing was written) */
+    const uint8_t *peek(uint64_t addr) const
+    {
+        return paged_ ? page_ro(addr - base) + ((addr - base) & PAGE_MASK) : &bytes[addr - base];
+    }
+    /* ranges inside the memory (check contains() first) */
+    void write(uint64_t addr, const void *src, uint64_t n);
+    void read(uint64_t addr, void *dst, uint64_t n) const;
+    void zero(uint64_t addr, uint64_t n); /* sparse: whole pages are released */
+    uint64_t resident_bytes() const;      /* bytes allocated for the contents */
+
+  private:
+    static const uint64_t PAGE_MASK = (1ull << PAGE_LOG2) - 1;
+    axi_mem(uint64_t base_addr, uint64_t size_bytes, bool)
+        : base(base_addr), size(size_bytes), paged_(true),
+          regions_((size_bytes + (1ull << REGION_LOG2) - 1) >> REGION_LOG2)
+    {
+    }
+    typedef std::vector<std::unique_ptr<uint8_t[]>> region;
+    uint8_t *page_rw(uint64_t off);
+    const uint8_t *page_ro(uint64_t off) const
+    {
+        const region &r = regions_[off >> REGION_LOG2];
+        if (r.empty())
+            return zero_page_;
+        const uint8_t *p = r[(off >> PAGE_LOG2) & ((1u << (REGION_LOG2 - PAGE_LOG2)) - 1)].get();
+        return p ? p : zero_page_;
+    }
+    bool paged_;
+    std::vector<region> regions_;
+    static const uint8_t zero_page_[1u << PAGE_LOG2];
 };
 
 /* ---- one port's pins, as the testbench copies them (data as 32-bit words, LSW first) ---- */
@@ -70,6 +120,7 @@ struct axi_port_cfg {
 
 struct axi_port_stats {
     uint64_t cycles = 0;
+    uint64_t busy_cycles = 0; /* a read or a write outstanding or in flight */
     uint64_t rd_busy_cycles = 0, rd_beats = 0, rd_bytes = 0, rd_bursts = 0;
     uint64_t wr_busy_cycles = 0, wr_beats = 0, wr_bytes = 0, wr_bursts = 0;
 };

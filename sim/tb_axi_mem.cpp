@@ -7,7 +7,7 @@
  * ahead of AW, against a byte-wise shadow copy; B no earlier than wr_latency cycles after the
  * last W beat. Errors that must be reported: a burst crossing 4 KB, a FIXED burst, a narrow
  * size, an unaligned or out-of-range address, a dropped ARVALID, a missing or early WLAST, and
- * the cycle timeout. */
+ * the cycle timeout. Last, the sparse (paged) memory against a shadow and through a port. */
 #include <cstdlib>
 #include <deque>
 #include <vector>
@@ -196,6 +196,84 @@ static void expect_error(const char *what, uint64_t addr, unsigned len, unsigned
         std::printf("FAIL expected error '%s', got '%s'\n", what, port.error.c_str());
 }
 
+/* The sparse memory (axi_mem::sparse): ranges across page and region boundaries against a
+   shadow of the touched span, zero() releasing whole pages, unwritten bytes reading as zero,
+   and a port reading and writing bursts in it (pages allocated on demand). */
+static void test_sparse(tb_rng &r, tb_count &c)
+{
+    const uint64_t base = 0x400000000ull, size = 3ull << 30, page = 1u << axi_mem::PAGE_LOG2;
+    axi_mem mem = axi_mem::sparse(base, size);
+    bool ok = mem.resident_bytes() == 0 && mem.contains(base + size - 1, 1) &&
+              !mem.contains(base + size - 1, 2) && !mem.contains(base - 1, 1) &&
+              *mem.peek(base + 12345) == 0;
+    /* a window straddling the 1 GiB region boundary */
+    const uint64_t win = base + (1ull << 30) - 3 * page, win_len = 6 * page;
+    std::vector<uint8_t> shadow(win_len, 0), buf(win_len);
+    for (int i = 0; i < 200 && ok; i++) {
+        uint64_t off = r.below((uint32_t)win_len), n = 1 + r.below((uint32_t)(win_len - off));
+        if (r.below(4) == 0) {
+            mem.zero(win + off, n);
+            std::memset(&shadow[off], 0, n);
+        } else {
+            for (uint64_t j = 0; j < n; j++)
+                buf[j] = (uint8_t)r.u32();
+            mem.write(win + off, buf.data(), n);
+            std::memcpy(&shadow[off], buf.data(), n);
+        }
+        mem.read(win, buf.data(), win_len);
+        ok = std::memcmp(buf.data(), shadow.data(), win_len) == 0 &&
+             mem.resident_bytes() <= win_len + page;
+    }
+    mem.zero(win - page, win_len + 2 * page);
+    ok = ok && mem.resident_bytes() == 0;
+    /* the last page of the memory through a port: a write burst, then a read burst */
+    axi_port_cfg cfg;
+    cfg.data_bits = 512;
+    cfg.rd_latency = 3;
+    cfg.wr_latency = 2;
+    axi_port port(mem, cfg, "s");
+    axi_pins p;
+    const uint64_t a = base + size - 4096;
+    unsigned sent = 0, got = 0;
+    bool b_seen = false, ar_sent = false, data_ok = true;
+    for (uint64_t cyc = 0; cyc < 400 && port.ok() && got < 64; cyc++) {
+        cycle(port, p, [&](axi_pins &q) {
+            q.awvalid = cyc == 0;
+            q.awaddr = a;
+            q.awlen = 63;
+            q.awsize = 6;
+            q.awburst = 1;
+            q.wvalid = sent < 64;
+            for (unsigned w = 0; w < 16; w++)
+                q.wdata[w] = (uint32_t)(sent * 16 + w) * 2654435761u;
+            q.wstrb = ~0ull;
+            q.wlast = sent == 63;
+            if (q.wvalid && q.wready)
+                sent++;
+            q.bready = true;
+            if (q.bvalid)
+                b_seen = true;
+            q.arvalid = b_seen && !ar_sent;
+            if (q.arvalid && q.arready)
+                ar_sent = true;
+            q.araddr = a;
+            q.arlen = 63;
+            q.arsize = 6;
+            q.arburst = 1;
+            q.rready = true;
+            if (q.rvalid) {
+                for (unsigned w = 0; w < 16; w++)
+                    data_ok &= q.rdata[w] == (uint32_t)(got * 16 + w) * 2654435761u;
+                got++;
+            }
+        });
+    }
+    ok = ok && port.ok() && got == 64 && data_ok && mem.resident_bytes() == page;
+    if (!tb_check(c, ok) && tb_show(c))
+        std::printf("FAIL sparse memory: got %u beats, data %d, resident %llu, %s\n", got,
+                    data_ok, (unsigned long long)mem.resident_bytes(), port.error.c_str());
+}
+
 int main()
 {
     tb_count c;
@@ -215,5 +293,6 @@ int main()
     expect_error("WLAST before", BASE, 3, 6, 1, true, true, false, c);
     expect_error("WLAST missing", BASE, 0, 6, 1, true, true, false, c);
     expect_error("timeout", BASE, 0, 6, 1, false, false, false, c);
+    test_sparse(r, c);
     return tb_finish(c);
 }

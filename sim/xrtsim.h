@@ -54,6 +54,12 @@ typedef struct {
 /* Fill *out for the device; 0, or -1 for a handle the library did not open. */
 int flsim_get_stats(xrtDeviceHandle dhdl, flsim_stats *out);
 
+/* The kernel's status register (FL_QMATMUL_REG_STATUS, an FL_KST_* code) as read back after
+ * the run's ap_done; completes the run first if it is still in flight (as xrtRunWaitFor does).
+ * 0, or -1 for a bad handle or a run that was not started or ended in ERT_CMD_STATE_ERROR.
+ * (On a real card the driver reads the register with xrtKernelReadRegister instead.) */
+int flsim_run_status(xrtRunHandle rhdl, uint32_t *status);
+
 #ifdef __cplusplus
 }
 #endif

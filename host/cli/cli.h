@@ -13,6 +13,7 @@ int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_perf(int argc, char **argv);
 
 /* Prints "flare: <message>\n" to stderr and returns 1 (the exit status for bad input). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,6 +1,13 @@
 /* host/cli/cmd_bench.c: `flare bench`: llama-bench-like throughput of the CPU engine (or, with
  * --device cuda[:N], of the CUDA engine: bandwidth is then the GPU's device-to-device copy rate).
  *
+ * With an accelerator device (--device csim, sim[:...], xrt:N[:...]) the model runs through the
+ * layer scheduler, and each test also reports, per kernel, what the device counted during the
+ * timed repetitions: runs, kernel cycles, bytes read and written (per AXI4 port on sim), the
+ * port utilization (busy cycles / kernel cycles, and bytes / (cycles x bytes per cycle)), and
+ * simulated cycles per wall second; a kernel the device lacks is reported as run on the host
+ * with the bytes its transfers moved. Defaults for a device: -p 16 -n 16 -r 1.
+ *
  * For each thread count: pp<P> = P prompt tokens in one eval from an empty context, tg<N> = N
  * tokens one at a time from an empty context (as llama-bench does), each repeated -r times
  * after a warm-up; mean +- standard deviation of tok/s. The decode figure is also given as
@@ -20,7 +27,9 @@
 
 #include "flare/error.h"
 #include "flare/ggml.h"
+#include "driver/dev.h"
 #include "host/model.h"
+#include "host/scheduler.h"
 #include "ref/engine_cpu.h"
 #include "ref/engine_cuda.h"
 #include "ref/threadpool.h"
@@ -34,6 +43,7 @@ typedef struct {
     uint64_t n_prompt, n_gen, reps;
     uint32_t threads[MAX_THREADS_LIST];
     int n_threads_list, json, scalar;
+    int p_given, n_given, r_given;
     uint32_t kv_type;
 } bench_opts;
 
@@ -46,7 +56,10 @@ static void bench_usage(FILE *out)
             "plus the memory bandwidth decode reaches against this machine's measured bandwidth.\n"
             "\n"
             "  -m, --model FILE     llama GGUF\n"
-            "  --device URI         cpu (default: the CPU engine) or cuda[:N] (the CUDA engine)\n"
+            "  --device URI         cpu (default: the CPU engine), cuda[:N] (the CUDA engine),\n"
+            "                       or an accelerator: csim, sim[:mem=hbm|ddr4], xrt:N:xclbin=F\n"
+            "                       (per-kernel cycles, bytes and port utilization; defaults\n"
+            "                       -p 16 -n 16 -r 1)\n"
             "  -p N                 prompt tokens (default 128; 0 = skip)\n"
             "  -n N                 generated tokens (default 64; 0 = skip)\n"
             "  -t LIST              thread counts, comma separated (default 1,2)\n"
@@ -86,12 +99,15 @@ static int parse(int argc, char **argv, bench_opts *o)
         } else if (!strcmp(a, "-p")) {
             if (cli_u64(a, v, 0, 65536, &o->n_prompt))
                 return -1;
+            o->p_given = 1;
         } else if (!strcmp(a, "-n")) {
             if (cli_u64(a, v, 0, 65536, &o->n_gen))
                 return -1;
+            o->n_given = 1;
         } else if (!strcmp(a, "-r")) {
             if (cli_u64(a, v, 1, MAX_REPS, &o->reps))
                 return -1;
+            o->r_given = 1;
         } else if (!strcmp(a, "--kv")) {
             if (!strcmp(v, "f16") || !strcmp(v, "f32"))
                 o->kv_type = v[1] == '1' ? FL_TYPE_F16 : FL_TYPE_F32;
@@ -117,6 +133,11 @@ static int parse(int argc, char **argv, bench_opts *o)
     }
     if (!o->model)
         return cli_fail("bench: -m MODEL.gguf is required"), -1;
+    if (o->device && strncmp(o->device, "cuda", 4)) { /* an accelerator through the scheduler */
+        o->n_prompt = o->p_given ? o->n_prompt : 16;
+        o->n_gen = o->n_given ? o->n_gen : 16;
+        o->reps = o->r_given ? o->reps : 1;
+    }
     if (!o->n_prompt && !o->n_gen)
         return cli_fail("bench: -p and -n are both 0: nothing to measure"), -1;
     return 0;
@@ -247,6 +268,234 @@ static int one_run(bench_engine *b, const int32_t *toks, uint64_t n, int gen, do
     return 0;
 }
 
+/* ---- an accelerator device through the scheduler --------------------------------------------- */
+
+/* The counters a test added: after - before, per kernel. */
+static void kstats_delta(const fl_dev_kstats *a, const fl_dev_kstats *b, fl_dev_kstats *d)
+{
+    d->runs = a->runs - b->runs;
+    d->cycles = a->cycles - b->cycles;
+    d->read_bytes = a->read_bytes - b->read_bytes;
+    d->write_bytes = a->write_bytes - b->write_bytes;
+    d->sim_wall_s = a->sim_wall_s - b->sim_wall_s;
+    for (uint32_t p = 0; p < FL_DEV_MAX_PORTS; p++) {
+        d->port_read_bytes[p] = a->port_read_bytes[p] - b->port_read_bytes[p];
+        d->port_write_bytes[p] = a->port_write_bytes[p] - b->port_write_bytes[p];
+        d->port_busy_cycles[p] = a->port_busy_cycles[p] - b->port_busy_cycles[p];
+    }
+}
+
+/* Port p's fraction of busy cycles and of its peak bandwidth during the kernel's cycles. */
+static void port_use(const fl_dev_kstats *k, const fl_dev_mem *mem, uint32_t p, double *busy,
+                     double *bw)
+{
+    double c = (double)k->cycles;
+    *busy = c > 0 ? (double)k->port_busy_cycles[p] / c : 0;
+    *bw = c > 0 && mem->bytes_per_cycle > 0
+              ? (double)(k->port_read_bytes[p] + k->port_write_bytes[p]) /
+                    (c * mem->bytes_per_cycle)
+              : 0;
+}
+
+/* The per-kernel report of one test: JSON members or table lines. */
+static void report_kernels(const fl_sched *s, const fl_sched_stats *a, const fl_sched_stats *b,
+                           int json)
+{
+    const fl_dev_mem *mem = &a->dev.mem;
+    if (json)
+        printf(",\"mem\":\"%s\",\"bytes_per_cycle\":%.3f,\"clock_mhz\":%.1f,\"data_bits\":%u,"
+               "\"kernels\":[",
+               mem->mem, mem->bytes_per_cycle, mem->clock_mhz, mem->data_bits);
+    for (uint32_t kn = 0; kn < FL_KERNEL_COUNT; kn++) {
+        const char *name = fl_kernel_name(kn);
+        if (!fl_sched_on_device(s, kn)) {
+            uint64_t runs = a->host_launches[kn] - b->host_launches[kn];
+            uint64_t rd = a->host_read_bytes - b->host_read_bytes,
+                     wr = a->host_write_bytes - b->host_write_bytes;
+            if (json)
+                printf("%s{\"kernel\":\"%s\",\"where\":\"host\",\"runs\":%" PRIu64
+                       ",\"bytes_moved\":%" PRIu64 ",\"read_bytes\":%" PRIu64
+                       ",\"write_bytes\":%" PRIu64 ",\"seconds\":%.6f}",
+                       kn ? "," : "", name, runs, rd + wr, rd, wr, a->host_s - b->host_s);
+            else
+                printf("| %-13s | %-6s | %8" PRIu64 " | %10s | %9.3f | %9.3f | %6s | %9s |\n",
+                       name, "host", runs, "-", (double)rd / 1e6, (double)wr / 1e6, "-", "-");
+            continue;
+        }
+        fl_dev_kstats k;
+        kstats_delta(&a->dev.k[kn], &b->dev.k[kn], &k);
+        double util = 0; /* the busiest port's share of its peak bandwidth */
+        for (uint32_t p = 0; p < mem->n_ports; p++) {
+            double busy, bw;
+            port_use(&k, mem, p, &busy, &bw);
+            util = bw > util ? bw : util;
+        }
+        double cps = k.sim_wall_s > 0 ? (double)k.cycles / k.sim_wall_s : 0;
+        if (json) {
+            printf("%s{\"kernel\":\"%s\",\"where\":\"device\",\"runs\":%" PRIu64
+                   ",\"cycles\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"read_bytes\":%" PRIu64
+                   ",\"write_bytes\":%" PRIu64 ",\"port_utilization\":%.6f,"
+                   "\"sim_cycles_per_s\":%.1f,\"ports\":[",
+                   kn ? "," : "", name, k.runs, k.cycles, k.read_bytes + k.write_bytes,
+                   k.read_bytes, k.write_bytes, util, cps);
+            for (uint32_t p = 0; p < mem->n_ports; p++) {
+                double busy, bw;
+                port_use(&k, mem, p, &busy, &bw);
+                printf("%s{\"port\":\"%s\",\"read_bytes\":%" PRIu64 ",\"write_bytes\":%" PRIu64
+                       ",\"busy_cycles\":%" PRIu64 ",\"busy_fraction\":%.6f,"
+                       "\"bandwidth_fraction\":%.6f}",
+                       p ? "," : "", mem->port_name[p], k.port_read_bytes[p],
+                       k.port_write_bytes[p], k.port_busy_cycles[p], busy, bw);
+            }
+            printf("]}");
+        } else {
+            char c[32] = "-", u[24] = "-";
+            if (k.cycles)
+                snprintf(c, sizeof c, "%" PRIu64, k.cycles);
+            if (mem->n_ports)
+                snprintf(u, sizeof u, "%.1f%%", 100 * util);
+            printf("| %-13s | %-6s | %8" PRIu64 " | %10s | %9.3f | %9.3f | %6s | %9s |\n", name,
+                   "device", k.runs, c, (double)k.read_bytes / 1e6, (double)k.write_bytes / 1e6,
+                   "-", u);
+            for (uint32_t p = 0; p < mem->n_ports; p++) {
+                double busy, bw;
+                port_use(&k, mem, p, &busy, &bw);
+                if (k.port_read_bytes[p] + k.port_write_bytes[p] + k.port_busy_cycles[p] == 0)
+                    continue;
+                printf("|   %-11s | %-6s | %8s | %10" PRIu64 " | %9.3f | %9.3f | %5.1f%% | %8.1f%% "
+                       "|\n",
+                       mem->port_name[p], "", "", k.port_busy_cycles[p],
+                       (double)k.port_read_bytes[p] / 1e6, (double)k.port_write_bytes[p] / 1e6,
+                       100 * busy, 100 * bw);
+            }
+            if (cps > 0)
+                printf("|   %-11s | simulated %.3g cycles per wall second\n", "", cps);
+        }
+    }
+    if (json)
+        printf("]");
+}
+
+/* One pp (gen == 0) or tg run from an empty context on the scheduler. */
+static int sched_run(fl_sched *s, const int32_t *toks, uint64_t n, int gen, double *tok_s)
+{
+    fl_sched_reset(s);
+    double t0 = now_s();
+    if (!gen) {
+        if (fl_sched_eval(s, toks, (uint32_t)n))
+            return -1;
+    } else {
+        for (uint64_t i = 0; i < n; i++)
+            if (fl_sched_eval(s, &toks[i], 1))
+                return -1;
+    }
+    *tok_s = n / (now_s() - t0);
+    return 0;
+}
+
+static int bench_device(const bench_opts *o)
+{
+    fl_model *m = NULL;
+    fl_dev *dev = NULL;
+    fl_sched *s = NULL;
+    int32_t *toks = NULL;
+    int status = 1;
+    if (fl_model_open(&m, o->model)) {
+        cli_fail("%s", flare_last_error());
+        goto done;
+    }
+    const fl_llama_hparams *hp = &m->llama.hp;
+    uint64_t n_tok = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
+    if (n_tok > hp->n_ctx_train || n_tok > FL_MAX_CTX) {
+        cli_fail("bench: %" PRIu64 " tokens exceed the context (model %u, device build %u)",
+                 n_tok, hp->n_ctx_train, FL_MAX_CTX);
+        goto done;
+    }
+    if (!(toks = malloc(n_tok * sizeof *toks))) {
+        cli_fail("out of memory");
+        goto done;
+    }
+    uint64_t rng = 12345;
+    for (uint64_t i = 0; i < n_tok; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        toks[i] = (int32_t)((rng >> 33) % hp->n_vocab);
+    }
+    if (fl_dev_open(o->device, &dev)) {
+        cli_fail("--device %s: %s", o->device, flare_last_error());
+        goto done;
+    }
+    fl_sched_opts so;
+    fl_sched_default_opts(&so);
+    so.n_ctx = (uint32_t)n_tok;
+    so.n_batch = o->n_prompt && o->n_prompt < FL_MAX_T ? (uint32_t)o->n_prompt : 0;
+    if (fl_sched_new(&s, &m->llama, dev, &so)) {
+        cli_fail("%s on %s: %s", o->model, o->device, flare_last_error());
+        goto done;
+    }
+    fl_sched_stats st0, st1;
+    fl_sched_get_stats(s, &st0);
+    const char *base = strrchr(o->model, '/') ? strrchr(o->model, '/') + 1 : o->model;
+    if (!o->json) {
+        printf("device %s, %s (%s): %.2f MiB of weights on the device", o->device, base,
+               fl_model_type_name(m), st0.weight_bytes / 1048576.0);
+        if (st0.dev.mem.n_ports)
+            printf("; memory %s, %u ports of %.0f B/cycle", st0.dev.mem.mem, st0.dev.mem.n_ports,
+                   st0.dev.mem.bytes_per_cycle);
+        printf("\nper test: the kernels' runs, cycles (ports: busy cycles), MB read and written, "
+               "port busy\nfraction and bandwidth fraction (kernel: its busiest port's) during "
+               "the timed runs\n");
+    }
+    status = 0;
+    for (int gen = 0; gen < 2 && !status; gen++) {
+        uint64_t n = gen ? o->n_gen : o->n_prompt;
+        if (!n)
+            continue;
+        double ts[MAX_REPS], mean, sd, warm;
+        if (sched_run(s, toks, gen ? 1 : n, gen, &warm)) /* warm-up, not counted */
+            status = 1;
+        fl_sched_get_stats(s, &st0);
+        for (uint64_t r = 0; r < o->reps && !status; r++)
+            if (sched_run(s, toks, n, gen, &ts[r]))
+                status = 1;
+        if (status) {
+            cli_fail("--device %s: %s", o->device, flare_last_error());
+            break;
+        }
+        fl_sched_get_stats(s, &st1);
+        stats(ts, o->reps, &mean, &sd);
+        char test[32];
+        snprintf(test, sizeof test, "%s%" PRIu64, gen ? "tg" : "pp", n);
+        uint64_t tokens = n * o->reps;
+        if (o->json) {
+            printf("{\"model\":\"%s\",\"type\":\"%s\",\"device\":\"%s\",\"test\":\"%s\","
+                   "\"n_prompt\":%" PRIu64 ",\"n_gen\":%" PRIu64 ",\"reps\":%" PRIu64
+                   ",\"tokens\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"avg_ts\":%.3f,"
+                   "\"stddev_ts\":%.3f,\"weight_bytes\":%" PRIu64,
+                   base, fl_model_type_name(m), o->device, test, gen ? 0 : n, gen ? n : 0,
+                   o->reps, tokens, st1.n_passes - st0.n_passes, mean, sd, st1.weight_bytes);
+            report_kernels(s, &st1, &st0, 1);
+            printf("}\n");
+        } else {
+            printf("\n%s: %" PRIu64 " tokens (%" PRIu64 " x %" PRIu64 "), %.2f +- %.2f tok/s "
+                   "(wall clock)\n"
+                   "| %-13s | %-6s | %8s | %10s | %9s | %9s | %6s | %9s |\n"
+                   "| ------------- | ------ | -------- | ---------- | --------- | --------- "
+                   "| ------ | --------- |\n",
+                   test, tokens, n, o->reps, mean, sd, "kernel / port", "where", "runs",
+                   "cycles", "MB read", "MB writ.", "busy", "bandwidth");
+            report_kernels(s, &st1, &st0, 0);
+        }
+        fflush(stdout);
+    }
+done:
+    fl_sched_free(s);
+    if (dev)
+        fl_dev_close(dev);
+    free(toks);
+    fl_model_free(m);
+    return status;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     bench_opts o;
@@ -258,7 +507,7 @@ int cmd_bench(int argc, char **argv)
     if (cuda < 0)
         return cli_fail("%s", flare_last_error());
     if (o.device && !cuda)
-        return cli_fail("--device %s: bench runs the CPU engine (cpu) or cuda[:N]", o.device);
+        return bench_device(&o);
     if (cuda && fl_cuda_probe(ordinal, NULL, 0)) /* before any output: no GPU, no table */
         return cli_fail("--device %s: %s", o.device, flare_last_error());
     fl_model *m = NULL;

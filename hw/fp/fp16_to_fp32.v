@@ -1,7 +1,7 @@
 // hw/fp/fp16_to_fp32.v: IEEE binary16 -> binary32, exact, as fl_fp16_to_fp32 (flare/fp16.h).
 //
 // Subnormal halves are normalised; inf and NaN keep sign and payload (man << 13; a signalling
-// NaN stays signalling, as in the C). Combinational core plus LATENCY output register stages.
+// NaN stays signalling, as in the C). LATENCY register stages (0: combinational).
 `default_nettype none
 
 module fp16_to_fp32 #(
@@ -13,43 +13,59 @@ module fp16_to_fp32 #(
     output wire        out_valid,
     output wire [31:0] y
 );
-    wire       s = h[15];
-    wire [4:0] e = h[14:10];
-    wire [9:0] m = h[9:0];
-
-    // leading zeros of the 10-bit fraction (for subnormals; m != 0 there)
-    function automatic [3:0] lzc10(input [9:0] v);
-        integer j;
-        reg found;
+    // leading zeros of the nonzero 10-bit fraction of a subnormal (binary search)
+    function automatic [3:0] lzc10(input [9:0] lz_in);
+        reg [9:0] v;
         begin
-            lzc10 = 4'd10;
-            found = 1'b0;
-            for (j = 9; j >= 0; j = j - 1) begin
-                if (!found && v[j]) begin
-                    lzc10 = 4'd9 - j[3:0];
-                    found = 1'b1;
-                end
+            v = lz_in;
+            lzc10 = 4'd0;
+            if (v[9:2] == 8'd0) begin lzc10 = lzc10 + 4'd8; v = {v[1:0], 8'd0}; end
+            if (v[9:6] == 4'd0) begin lzc10 = lzc10 + 4'd4; v = {v[5:0], 4'd0}; end
+            if (v[9:8] == 2'd0) begin lzc10 = lzc10 + 4'd2; v = {v[7:0], 2'd0}; end
+            if (v[9] == 1'b0) lzc10 = lzc10 + 4'd1;
+        end
+    endfunction
+
+    function automatic [31:0] h2f(input [15:0] fh);
+        reg [3:0] lz;
+        reg [9:0] mn;
+        begin
+            if (fh[14:10] == 5'h1f)
+                h2f = {fh[15], 8'hff, fh[9:0], 13'd0};
+            else if (fh[14:10] != 5'd0)
+                h2f = {fh[15], {3'd0, fh[14:10]} + 8'd112, fh[9:0], 13'd0};
+            else if (fh[9:0] == 10'd0)
+                h2f = {fh[15], 31'd0};
+            else begin
+                // value m * 2^-24 = 1.f * 2^(-15 - lz): biased exponent 112 - lz; the leading 1
+                // is shifted out (it is the hidden bit)
+                lz = lzc10(fh[9:0]);
+                mn = fh[9:0] << (lz + 4'd1);
+                h2f = {fh[15], 8'd112 - {4'd0, lz}, mn, 13'd0};
             end
         end
     endfunction
 
-    wire [3:0]  lz = lzc10(m);
-    wire [9:0]  mn = m << (lz + 4'd1);  // leading 1 shifted out (it is the hidden bit)
-    // value m * 2^-24 = 1.f * 2^(-15 - lz): biased exponent 112 - lz
-    wire [7:0]  e_sub = 8'd112 - {4'd0, lz};
-
-    reg [31:0] y_c;
-    always @(*) begin
-        if (e == 5'h1f)
-            y_c = {s, 8'hff, m, 13'd0};
-        else if (e == 5'd0)
-            y_c = (m == 10'd0) ? {s, 31'd0} : {s, e_sub, mn, 13'd0};
-        else
-            y_c = {s, {3'd0, e} + 8'd112, m, 13'd0};
-    end
-
-    fp_pipe #(.W(32), .LATENCY(LATENCY)) u_pipe (
-        .clk(clk), .in_valid(in_valid), .in_data(y_c), .out_valid(out_valid), .out_data(y));
+    // the first register stage converts under in_valid (a clock enable: a simulator skips it
+    // in idle cycles), fp_pipe the rest; LATENCY = 0: combinational
+    generate
+        if (LATENCY == 0) begin : g_comb
+            wire unused_clk = clk;
+            assign out_valid = in_valid;
+            assign y = h2f(h);
+        end else begin : g_reg
+            reg        v0;
+            reg [31:0] y0;
+            initial v0 = 1'b0;
+            always @(posedge clk) begin
+                v0 <= in_valid;
+                if (in_valid)
+                    y0 <= h2f(h);
+            end
+            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
+                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

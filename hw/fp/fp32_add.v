@@ -4,8 +4,9 @@
 // (round to nearest). NaN results follow x86 SSE (addss a, b): a NaN operand comes back quieted
 // (bit 22 set, payload and sign kept), `a` first when both are NaN; inf + -inf gives the default
 // NaN 0xffc00000. Subtraction is a + (b ^ 0x80000000) outside this unit.
-// Combinational core plus LATENCY output register stages (fp_pipe): result LATENCY cycles after
-// in_valid, one operation per cycle.
+// The arithmetic (function fp32_add_f) feeds LATENCY register stages: result LATENCY cycles
+// after in_valid, one operation per cycle; the first stage computes it under in_valid (a clock
+// enable, so a simulator skips it in idle cycles), fp_pipe the rest. LATENCY = 0: combinational.
 `default_nettype none
 
 module fp32_add #(
@@ -18,61 +19,84 @@ module fp32_add #(
     output wire        out_valid,
     output wire [31:0] y
 );
-    // ---- unpack ----
-    wire       a_nan = (a[30:23] == 8'hff) && (a[22:0] != 23'd0);
-    wire       b_nan = (b[30:23] == 8'hff) && (b[22:0] != 23'd0);
-    wire       a_inf = (a[30:23] == 8'hff) && (a[22:0] == 23'd0);
-    wire       b_inf = (b[30:23] == 8'hff) && (b[22:0] == 23'd0);
+    localparam integer RP_W = 51, RP_EW = 12;
+`include "fp32_round_pack.vh"
 
-    // order by magnitude: x is the larger |.|, z the smaller
-    wire        swap = (b[30:0] > a[30:0]);
-    wire [31:0] x = swap ? b : a;
-    wire [31:0] z = swap ? a : b;
-    wire [7:0]  ex = (x[30:23] == 8'd0) ? 8'd1 : x[30:23];
-    wire [7:0]  ez = (z[30:23] == 8'd0) ? 8'd1 : z[30:23];
-    wire [23:0] mx = {(x[30:23] != 8'd0), x[22:0]};
-    wire [23:0] mz = {(z[30:23] != 8'd0), z[22:0]};
-    wire        sub = x[31] ^ z[31];
+    function automatic [31:0] fp32_add_f(input [31:0] fa, input [31:0] fb);
+        reg        a_nan, b_nan, a_inf, b_inf, swap, sub, z_sticky, sgn;
+        reg [31:0] x, z;
+        reg [7:0]  ex, ez, d;
+        reg [23:0] mx, mz;
+        reg [49:0] zx, z_sh, z_lostmask;
+        reg [50:0] zz, xx, s_sum;
+        reg [11:0] e_s;
+        begin
+            a_nan = (fa[30:23] == 8'hff) && (fa[22:0] != 23'd0);
+            b_nan = (fb[30:23] == 8'hff) && (fb[22:0] != 23'd0);
+            a_inf = (fa[30:23] == 8'hff) && (fa[22:0] == 23'd0);
+            b_inf = (fb[30:23] == 8'hff) && (fb[22:0] == 23'd0);
+            if (a_nan)
+                fp32_add_f = fa | 32'h0040_0000;
+            else if (b_nan)
+                fp32_add_f = fb | 32'h0040_0000;
+            else if (a_inf && b_inf && (fa[31] != fb[31]))
+                fp32_add_f = 32'hffc0_0000;
+            else if (a_inf)
+                fp32_add_f = fa;
+            else if (b_inf)
+                fp32_add_f = fb;
+            else begin
+                // order by magnitude: x is the larger |.|, z the smaller
+                swap = (fb[30:0] > fa[30:0]);
+                x = swap ? fb : fa;
+                z = swap ? fa : fb;
+                ex = (x[30:23] == 8'd0) ? 8'd1 : x[30:23];
+                ez = (z[30:23] == 8'd0) ? 8'd1 : z[30:23];
+                mx = {(x[30:23] != 8'd0), x[22:0]};
+                mz = {(z[30:23] != 8'd0), z[22:0]};
+                sub = x[31] ^ z[31];
+                // align: 24-bit significands plus 26 guard bits; bits shifted out become a
+                // sticky LSB
+                d = ex - ez;  // >= 0
+                zx = {mz, 26'd0};
+                if (d >= 8'd50) begin
+                    z_sh = 50'd0;
+                    z_lostmask = {50{1'b1}};
+                end else begin
+                    z_sh = zx >> d;
+                    z_lostmask = ~({50{1'b1}} << d);
+                end
+                z_sticky = |(zx & z_lostmask);
+                zz = {1'b0, z_sh[49:1], z_sh[0] | z_sticky};
+                xx = {1'b0, mx, 26'd0};
+                s_sum = sub ? (xx - zz) : (xx + zz);  // >= 0 since |x| >= |z|
+                // bit 50 of s_sum weighs 2^(ex - 127 + 1); an exact zero is +0 unless both
+                // operands are -0
+                e_s = {4'd0, ex} + 12'd1;
+                sgn = (s_sum == 51'd0) ? (fa[31] & fb[31]) : x[31];
+                fp32_add_f = fp32_rp(sgn, e_s, s_sum);
+            end
+        end
+    endfunction
 
-    // ---- align: 24-bit significands plus 26 guard bits; bits shifted out become a sticky LSB ----
-    wire [7:0]  d = ex - ez;  // >= 0
-    wire        d_big = (d >= 8'd50);
-    wire [49:0] zx = {mz, 26'd0};
-    wire [49:0] z_sh = d_big ? 50'd0 : (zx >> d);
-    wire [49:0] z_lostmask = d_big ? {50{1'b1}} : ~({50{1'b1}} << d);
-    wire        z_sticky = |(zx & z_lostmask);
-    wire [50:0] zz = {1'b0, z_sh[49:1], z_sh[0] | z_sticky};
-    wire [50:0] xx = {1'b0, mx, 26'd0};
-    wire [50:0] sum = sub ? (xx - zz) : (xx + zz);  // >= 0 since |x| >= |z|
-
-    // bit 50 of sum weighs 2^(ex - 127 + 1)
-    wire [11:0] e_s = {4'd0, ex} + 12'd1;
-    wire        s_zero = (sum == 51'd0);
-    // exact zero: +0 unless both operands are -0
-    wire        sgn = s_zero ? (a[31] & b[31]) : x[31];
-
-    wire [31:0] y_fin;
-    fp32_round_pack #(.W(51), .EW(12)) u_rp (.sign(sgn), .exp(e_s), .sig(sum), .y(y_fin));
-
-    // ---- special operands ----
-    reg [31:0] y_c;
-    always @(*) begin
-        if (a_nan)
-            y_c = a | 32'h0040_0000;
-        else if (b_nan)
-            y_c = b | 32'h0040_0000;
-        else if (a_inf && b_inf && (a[31] != b[31]))
-            y_c = 32'hffc0_0000;
-        else if (a_inf)
-            y_c = a;
-        else if (b_inf)
-            y_c = b;
-        else
-            y_c = y_fin;
-    end
-
-    fp_pipe #(.W(32), .LATENCY(LATENCY)) u_pipe (
-        .clk(clk), .in_valid(in_valid), .in_data(y_c), .out_valid(out_valid), .out_data(y));
+    generate
+        if (LATENCY == 0) begin : g_comb
+            wire unused_clk = clk;
+            assign out_valid = in_valid;
+            assign y = fp32_add_f(a, b);
+        end else begin : g_reg
+            reg        v0;
+            reg [31:0] y0;
+            initial v0 = 1'b0;
+            always @(posedge clk) begin
+                v0 <= in_valid;
+                if (in_valid)
+                    y0 <= fp32_add_f(a, b);
+            end
+            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
+                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

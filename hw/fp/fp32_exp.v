@@ -7,7 +7,7 @@
 //   2^f = T[f >> 17] * p(r), p the cubic of z = r ln 2 (r = f mod 2^17), all unsigned 64-bit
 //   with truncating shifts; mant = (m + 64) >> 7 (renormalised if it reaches 2^24).
 // T is the 64-entry table fl_exp2_table (round(2^(i/64) * 2^30)); the testbench covers every
-// entry. Combinational core (three 64-bit products in a chain) plus LATENCY output stages.
+// entry. The arithmetic (three 64-bit products in a chain) feeds LATENCY register stages.
 `default_nettype none
 
 module fp32_exp #(
@@ -95,66 +95,92 @@ module fp32_exp #(
         end
     endfunction
 
-    // ---- a = floor(|x| * 2^24) for |x| < 100 (biased exponent <= 133) ----
-    wire        neg = x[31];
-    wire [7:0]  e = x[30:23];
-    wire [23:0] msig = {(e != 8'd0), x[22:0]};
-    wire [7:0]  e1 = (e == 8'd0) ? 8'd1 : e;      // |x| = msig * 2^(e1 - 150)
-    // floor(msig * 2^(e1 - 126)): left shift by e1 - 126 (<= 7) or right shift by 126 - e1
-    wire        left = (e1 >= 8'd126);
-    wire [7:0]  lsh = e1 - 8'd126;
-    wire [7:0]  rsh = 8'd126 - e1;
-    wire [63:0] a = left ? ({40'd0, msig} << lsh[2:0])
-                  : (rsh >= 8'd24) ? 64'd0 : ({40'd0, msig} >> rsh[4:0]);
+    // ---- the arithmetic of one operand ----
+    function automatic [31:0] fp32_exp_f(input [31:0] fx);
+        reg        neg, left, carry;
+        reg [7:0]  e, e1;
+        reg [23:0] msig;
+        reg [63:0] a, tm, z, z2, z3, p, mq;
+        // products and sums whose bits outside the ranges used are zero or not needed
+        /* verilator lint_off UNUSED */
+        reg [63:0] a_l2e, rz, zz, zzz, z3s, tp, mr;
+        reg [7:0]  lsh, rsh;
+        /* verilator lint_on UNUSED */
+        reg [31:0] u;
+        reg [8:0]  ni;
+        reg [22:0] f, frac;
+        reg [24:0] mant0;
+        reg [9:0]  eb;
+        begin
+            // a = floor(|x| * 2^24) for |x| < 100 (biased exponent <= 133)
+            neg = fx[31];
+            e = fx[30:23];
+            msig = {(e != 8'd0), fx[22:0]};
+            e1 = (e == 8'd0) ? 8'd1 : e;      // |x| = msig * 2^(e1 - 150)
+            // floor(msig * 2^(e1 - 126)): left shift by e1 - 126 (<= 7) or right by 126 - e1
+            left = (e1 >= 8'd126);
+            lsh = e1 - 8'd126;
+            rsh = 8'd126 - e1;
+            a = left ? ({40'd0, msig} << lsh[2:0])
+              : (rsh >= 8'd24) ? 64'd0 : ({40'd0, msig} >> rsh[4:0]);
+            // |x| log2 e in Q.23, u, n, f
+            a_l2e = a * LOG2E_Q32;
+            tm = {33'd0, a_l2e[63:33]};
+            u = neg ? (32'd126 << 23) - tm[31:0] : (32'd126 << 23) + tm[31:0];
+            ni = u[31:23];                      // n + 126, 0..253
+            f = u[22:0];
+            // 2^f: table times the cubic
+            rz = {47'd0, f[16:0]} * LN2_Q32;
+            z = {23'd0, rz[63:23]};
+            zz = z * z;
+            z2 = {32'd0, zz[63:32]};
+            zzz = z2 * z;
+            z3 = {32'd0, zzz[63:32]};
+            z3s = z3 * SIXTH_Q32;
+            p = (64'd1 << 32) + z + {1'b0, z2[63:1]} + {32'd0, z3s[63:32]};
+            tp = {33'd0, exp2_t(f[22:17])} * p;
+            mq = {32'd0, tp[63:32]};            // Q1.30
+            mr = mq + 64'd64;
+            mant0 = mr[31:7];                   // 2^23 .. 2^24
+            carry = mant0[24];
+            frac = carry ? mant0[23:1] : mant0[22:0];
+            // biased exponent n + 127 = ni + 1 (+ 1 on carry)
+            eb = {1'b0, ni} + 10'd1 + {9'd0, carry};
+            if (e == 8'hff && fx[22:0] != 23'd0)
+                fp32_exp_f = fx;                                // NaN: returned as is
+            else if (fx[30:0] >= 31'h42c8_0000)                 // |x| >= 100, inf included
+                fp32_exp_f = neg ? 32'd0 : 32'h7f80_0000;
+            else if (!neg && tm >= (64'd128 << 23))
+                fp32_exp_f = 32'h7f80_0000;
+            else if (neg && tm > (64'd126 << 23))
+                fp32_exp_f = 32'd0;
+            else if (eb >= 10'd255)
+                fp32_exp_f = 32'h7f80_0000;
+            else
+                fp32_exp_f = {1'b0, eb[7:0], frac};
+        end
+    endfunction
 
-    // ---- |x| log2 e in Q.23, u, n, f ----
-    wire [63:0] a_l2e = a * LOG2E_Q32;
-    wire [63:0] tm = {33'd0, a_l2e[63:33]};
-    wire [31:0] base = 32'd126 << 23;
-    wire [31:0] u = neg ? base - tm[31:0] : base + tm[31:0];
-    wire [8:0]  ni = u[31:23];                      // n + 126, 0..253
-    wire [22:0] f = u[22:0];
-
-    // ---- 2^f: table times the cubic ----
-    wire [63:0] rz = {47'd0, f[16:0]} * LN2_Q32;
-    wire [63:0] z = {23'd0, rz[63:23]};
-    wire [63:0] zz = z * z;
-    wire [63:0] z2 = {32'd0, zz[63:32]};
-    wire [63:0] zzz = z2 * z;
-    wire [63:0] z3 = {32'd0, zzz[63:32]};
-    wire [63:0] z3s = z3 * SIXTH_Q32;
-    wire [63:0] p = (64'd1 << 32) + z + {1'b0, z2[63:1]} + {32'd0, z3s[63:32]};
-    wire [63:0] tp = {33'd0, exp2_t(f[22:17])} * p;
-    wire [63:0] mq = {32'd0, tp[63:32]};           // Q1.30
-    wire [63:0] mr = mq + 64'd64;
-    wire [24:0] mant0 = mr[31:7];                   // 2^23 .. 2^24
-    wire        carry = mant0[24];
-    wire [22:0] frac = carry ? mant0[23:1] : mant0[22:0];
-    // biased exponent n + 127 = ni + 1 (+ 1 on carry)
-    wire [9:0]  eb = {1'b0, ni} + 10'd1 + {9'd0, carry};
-
-    reg [31:0] y_c;
-    always @(*) begin
-        if (e == 8'hff && x[22:0] != 23'd0)
-            y_c = x;                                    // NaN: returned as is
-        else if (x[30:0] >= 31'h42c8_0000)              // |x| >= 100, inf included
-            y_c = neg ? 32'd0 : 32'h7f80_0000;
-        else if (!neg && tm >= (64'd128 << 23))
-            y_c = 32'h7f80_0000;
-        else if (neg && tm > (64'd126 << 23))
-            y_c = 32'd0;
-        else if (eb >= 10'd255)
-            y_c = 32'h7f80_0000;
-        else
-            y_c = {1'b0, eb[7:0], frac};
-    end
-
-    // bits that are zero by the ranges above
-    wire unused = &{1'b0, lsh[7:3], rsh[7:5], a_l2e[32:0], zz[31:0], zzz[31:0], z3s[31:0],
-                    rz[22:0], tp[31:0], mr[63:32], mr[6:0]};
-
-    fp_pipe #(.W(32), .LATENCY(LATENCY)) u_pipe (
-        .clk(clk), .in_valid(in_valid), .in_data(y_c), .out_valid(out_valid), .out_data(y));
+    // the first register stage computes it under in_valid (a clock enable: a simulator skips
+    // it in idle cycles), fp_pipe the rest; LATENCY = 0: combinational
+    generate
+        if (LATENCY == 0) begin : g_comb
+            wire unused_clk = clk;
+            assign out_valid = in_valid;
+            assign y = fp32_exp_f(x);
+        end else begin : g_reg
+            reg        v0;
+            reg [31:0] y0;
+            initial v0 = 1'b0;
+            always @(posedge clk) begin
+                v0 <= in_valid;
+                if (in_valid)
+                    y0 <= fp32_exp_f(x);
+            end
+            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
+                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

@@ -3,8 +3,9 @@
 // Full subnormal support (no flush to zero, no denormals-are-zero). NaN results follow x86 SSE
 // (mulss a, b): a NaN operand comes back quieted (bit 22 set, payload and sign kept), `a` first
 // when both are NaN; an invalid operation (0 * inf) gives the default NaN 0xffc00000.
-// Combinational core plus LATENCY output register stages (fp_pipe): result LATENCY cycles after
-// in_valid, one operation per cycle.
+// The arithmetic (function fp32_mul_f) feeds LATENCY register stages: result LATENCY cycles
+// after in_valid, one operation per cycle; the first stage computes it under in_valid (a clock
+// enable, so a simulator skips it in idle cycles), fp_pipe the rest. LATENCY = 0: combinational.
 `default_nettype none
 
 module fp32_mul #(
@@ -17,47 +18,65 @@ module fp32_mul #(
     output wire        out_valid,
     output wire [31:0] y
 );
-    // ---- unpack ----
-    wire       sa = a[31], sb = b[31];
-    wire [7:0] ea = a[30:23], eb = b[30:23];
-    wire       a_nan = (ea == 8'hff) && (a[22:0] != 23'd0);
-    wire       b_nan = (eb == 8'hff) && (b[22:0] != 23'd0);
-    wire       a_inf = (ea == 8'hff) && (a[22:0] == 23'd0);
-    wire       b_inf = (eb == 8'hff) && (b[22:0] == 23'd0);
-    wire       a_zero = (a[30:0] == 31'd0);
-    wire       b_zero = (b[30:0] == 31'd0);
-    wire       s = sa ^ sb;
+    localparam integer RP_W = 48, RP_EW = 12;
+`include "fp32_round_pack.vh"
 
-    // subnormals: exponent 1, no hidden bit
-    wire [23:0] ma = {(ea != 8'd0), a[22:0]};
-    wire [23:0] mb = {(eb != 8'd0), b[22:0]};
-    wire [7:0]  ea1 = (ea == 8'd0) ? 8'd1 : ea;
-    wire [7:0]  eb1 = (eb == 8'd0) ? 8'd1 : eb;
+    function automatic [31:0] fp32_mul_f(input [31:0] fa, input [31:0] fb);
+        reg        a_nan, b_nan, a_inf, b_inf, a_zero, b_zero, s;
+        reg [23:0] ma, mb;
+        reg [7:0]  ea1, eb1;
+        reg [47:0] p;
+        reg [11:0] e_p;
+        begin
+            // ---- unpack ----
+            a_nan = (fa[30:23] == 8'hff) && (fa[22:0] != 23'd0);
+            b_nan = (fb[30:23] == 8'hff) && (fb[22:0] != 23'd0);
+            a_inf = (fa[30:23] == 8'hff) && (fa[22:0] == 23'd0);
+            b_inf = (fb[30:23] == 8'hff) && (fb[22:0] == 23'd0);
+            a_zero = (fa[30:0] == 31'd0);
+            b_zero = (fb[30:0] == 31'd0);
+            s = fa[31] ^ fb[31];
+            // ---- special operands ----
+            if (a_nan)
+                fp32_mul_f = fa | 32'h0040_0000;
+            else if (b_nan)
+                fp32_mul_f = fb | 32'h0040_0000;
+            else if ((a_inf && b_zero) || (b_inf && a_zero))
+                fp32_mul_f = 32'hffc0_0000;
+            else if (a_inf || b_inf)
+                fp32_mul_f = {s, 8'hff, 23'd0};
+            else begin
+                // subnormals: exponent 1, no hidden bit; exact 48-bit product, bit 47 weighs
+                // 2^(ea1 + eb1 - 127 + 1 - 127); zeros: p == 0 packs a signed zero
+                ma = {(fa[30:23] != 8'd0), fa[22:0]};
+                mb = {(fb[30:23] != 8'd0), fb[22:0]};
+                ea1 = (fa[30:23] == 8'd0) ? 8'd1 : fa[30:23];
+                eb1 = (fb[30:23] == 8'd0) ? 8'd1 : fb[30:23];
+                p = {24'd0, ma} * {24'd0, mb};
+                e_p = {4'd0, ea1} + {4'd0, eb1} - 12'd126;
+                fp32_mul_f = fp32_rp(s, e_p, p);
+            end
+        end
+    endfunction
 
-    // ---- exact product: 48 bits, bit 47 weighs 2^(ea1 + eb1 - 127 + 1 - 127) ----
-    wire [47:0] p = ma * mb;
-    wire [11:0] e_p = {4'd0, ea1} + {4'd0, eb1} - 12'd126;
-
-    wire [31:0] y_fin;
-    fp32_round_pack #(.W(48), .EW(12)) u_rp (.sign(s), .exp(e_p), .sig(p), .y(y_fin));
-
-    // ---- special operands ----
-    reg [31:0] y_c;
-    always @(*) begin
-        if (a_nan)
-            y_c = a | 32'h0040_0000;
-        else if (b_nan)
-            y_c = b | 32'h0040_0000;
-        else if ((a_inf && b_zero) || (b_inf && a_zero))
-            y_c = 32'hffc0_0000;
-        else if (a_inf || b_inf)
-            y_c = {s, 8'hff, 23'd0};
-        else
-            y_c = y_fin;  // zeros included: p == 0 packs a signed zero
-    end
-
-    fp_pipe #(.W(32), .LATENCY(LATENCY)) u_pipe (
-        .clk(clk), .in_valid(in_valid), .in_data(y_c), .out_valid(out_valid), .out_data(y));
+    generate
+        if (LATENCY == 0) begin : g_comb
+            wire unused_clk = clk;
+            assign out_valid = in_valid;
+            assign y = fp32_mul_f(a, b);
+        end else begin : g_reg
+            reg        v0;
+            reg [31:0] y0;
+            initial v0 = 1'b0;
+            always @(posedge clk) begin
+                v0 <= in_valid;
+                if (in_valid)
+                    y0 <= fp32_mul_f(a, b);
+            end
+            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
+                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

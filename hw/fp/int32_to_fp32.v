@@ -1,7 +1,8 @@
 // hw/fp/int32_to_fp32.v: signed int32 -> IEEE binary32, round to nearest even, as C `(float)i`.
 //
-// Exact for |i| <= 2^24; larger values round to nearest even (cvtsi2ss). Combinational core plus
-// LATENCY output register stages (fp_pipe).
+// Exact for |i| <= 2^24; larger values round to nearest even (cvtsi2ss). The conversion feeds
+// LATENCY register stages; the first computes it under in_valid (a clock enable: a simulator
+// skips it in idle cycles), fp_pipe the rest. LATENCY = 0: combinational.
 `default_nettype none
 
 module int32_to_fp32 #(
@@ -13,14 +14,35 @@ module int32_to_fp32 #(
     output wire        out_valid,
     output wire [31:0] y
 );
-    wire        s = i[31];
-    wire [31:0] mag = s ? (~i + 32'd1) : i;  // -2^31 -> 0x80000000, still correct unsigned
-    // bit 31 of mag weighs 2^31: biased exponent 127 + 31
-    wire [31:0] y_c;
-    fp32_round_pack #(.W(32), .EW(12)) u_rp (.sign(s), .exp(12'd158), .sig(mag), .y(y_c));
+    localparam integer RP_W = 32, RP_EW = 12;
+`include "fp32_round_pack.vh"
 
-    fp_pipe #(.W(32), .LATENCY(LATENCY)) u_pipe (
-        .clk(clk), .in_valid(in_valid), .in_data(y_c), .out_valid(out_valid), .out_data(y));
+    // bit 31 of the magnitude weighs 2^31: biased exponent 127 + 31 (-2^31 -> 0x80000000, still
+    // correct unsigned)
+    function automatic [31:0] i2f(input [31:0] fi);
+        begin
+            i2f = fp32_rp(fi[31], 12'd158, fi[31] ? (~fi + 32'd1) : fi);
+        end
+    endfunction
+
+    generate
+        if (LATENCY == 0) begin : g_comb
+            wire unused_clk = clk;
+            assign out_valid = in_valid;
+            assign y = i2f(i);
+        end else begin : g_reg
+            reg        v0;
+            reg [31:0] y0;
+            initial v0 = 1'b0;
+            always @(posedge clk) begin
+                v0 <= in_valid;
+                if (in_valid)
+                    y0 <= i2f(i);
+            end
+            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
+                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

@@ -1,0 +1,729 @@
+/* driver/dev_xrt.c: the `xrt` and `sim` devices: XRT's native C API (driver/xrt_api.h), loaded
+ * with dlopen() into an fl_xrt_api table, so one flare binary runs with or without XRT.
+ *
+ *   xrt:N[:xclbin=FILE]              libxrt_coreutil.so (XRT), Alveo card N, the xclbin loaded
+ *   sim[:mem=hbm|ddr4][:trace=FILE]  libflare_xrtsim.so: the same API over the Verilator model
+ *                                    of hw/ (sim/xrtsim.h), configured by flsim_configure
+ *
+ * The library is found by name on the loader path (xrt; FLARE_XRT_LIB overrides) or, for sim,
+ * from FLARE_XRTSIM_LIB, else next to the running executable, in its ../lib, then in its parent
+ * directory (build/tests/flare_tests finds build/libflare_xrtsim.so). It stays loaded for the
+ * life of the process.
+ *
+ * A device buffer is an XRT buffer object (xrtBOAlloc, memory group = the bank); its device
+ * address is xrtBOAddress. A launch sets the kernel's arguments by index, in the order of the
+ * tables of flare/kernels.h: an address becomes the buffer holding it, or a sub-buffer
+ * (xrtBOSubAlloc, cached per (buffer, offset)) when it is not the buffer's byte 0; an argument
+ * the call's flags leave unused gets any buffer of the call (the kernel ignores it); u32 and f32
+ * scalars go as `unsigned int` bits. Then xrtRunStart; wait is xrtRunWaitFor with the bound.
+ * The kernel's status word comes from flsim_run_status on the simulator; on a card it would be
+ * read with xrtKernelReadRegister (FL_*_REG_STATUS), which is future work: a completed run on
+ * a card counts as status ok. The simulator's cumulative counters (flsim_get_stats) are read
+ * around every run, and the differences (cycles, per-port bytes and busy cycles) are added to
+ * the launched kernel's fl_dev_kstats. A kernel missing from the device (fl_attention on the
+ * simulator today) is reported by fl_dev_supports, and launching it is FLARE_EUNSUP. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/exe_dir.h"
+#include "driver/dev.h"
+#include "driver/xrt_api.h"
+#include "flare/error.h"
+#include "sim/xrtsim.h"
+
+#define SIM_LIB "libflare_xrtsim.so"
+#define XRT_LIB "libxrt_coreutil.so"
+
+/* ---- the libraries -------------------------------------------------------------------------- */
+
+typedef struct {
+    void *handle;
+    char path[PATH_MAX];
+    fl_xrt_api api;
+    /* the simulator's extension (sim/xrtsim.h); NULL in XRT */
+    int (*configure)(const char *opts);
+    const char *(*last_error)(void);
+    int (*get_stats)(xrtDeviceHandle dhdl, flsim_stats *out);
+    int (*run_status)(xrtRunHandle rhdl, uint32_t *status); /* optional even in the simulator */
+} xrt_lib;
+
+static xrt_lib g_sim, g_xrt;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* dlsym every function of the API (and the simulator's extension when sim). */
+static int resolve_syms(xrt_lib *l, int sim)
+{
+#define FL_XRT_SYM(ret, name, params)                                                            \
+    if (!(*(void **)&l->api.name = dlsym(l->handle, #name)))                                     \
+        return flare_error(FLARE_EUNSUP, "%s has no symbol %s (not an XRT C API library)",       \
+                           l->path, #name);
+    FL_XRT_FUNCS(FL_XRT_SYM)
+#undef FL_XRT_SYM
+    if (!sim)
+        return 0;
+    *(void **)&l->configure = dlsym(l->handle, "flsim_configure");
+    *(void **)&l->last_error = dlsym(l->handle, "flsim_last_error");
+    *(void **)&l->get_stats = dlsym(l->handle, "flsim_get_stats");
+    *(void **)&l->run_status = dlsym(l->handle, "flsim_run_status");
+    if (!l->configure || !l->last_error || !l->get_stats)
+        return flare_error(FLARE_EUNSUP, "%s lacks the flsim_* functions of sim/xrtsim.h (a "
+                           "library from another flare version? run make)", l->path);
+    return 0;
+}
+
+static int try_open(xrt_lib *l, const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= sizeof l->path)
+        n = sizeof l->path - 1;
+    memcpy(l->path, path, n);
+    l->path[n] = 0;
+    l->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    return l->handle ? 0 : -1;
+}
+
+/* Load the simulator library once (under g_lock). */
+static int load_sim_locked(void)
+{
+    xrt_lib *l = &g_sim;
+    if (l->handle)
+        return 0;
+    const char *env = getenv("FLARE_XRTSIM_LIB");
+    if (env && *env) {
+        if (try_open(l, env)) {
+            const char *why = dlerror();
+            return flare_error(FLARE_EUNSUP, "cannot load the simulator library %s from "
+                               "FLARE_XRTSIM_LIB (%s)", env, why ? why : "dlopen failed");
+        }
+    } else {
+        char dir[PATH_MAX], cand[3][PATH_MAX + 32];
+        fl_exe_dir(dir, sizeof dir);
+        snprintf(cand[0], sizeof cand[0], "%s" SIM_LIB, dir);
+        snprintf(cand[1], sizeof cand[1], "%s../lib/" SIM_LIB, dir);
+        snprintf(cand[2], sizeof cand[2], "%s../" SIM_LIB, dir);
+        for (int i = 0; i < 3 && !l->handle; i++) {
+            if (access(cand[i], F_OK) != 0)
+                continue;
+            if (try_open(l, cand[i])) { /* there, but it does not load: say why */
+                const char *why = dlerror();
+                return flare_error(FLARE_EUNSUP, "cannot load the simulator library %s (%s)",
+                                   cand[i], why ? why : "dlopen failed");
+            }
+        }
+        if (!l->handle)
+            return flare_error(FLARE_EUNSUP, "the simulator library " SIM_LIB " is not built "
+                               "(looked in %s and its ../lib and ..): run make (it needs "
+                               "verilator: make deps) or set FLARE_XRTSIM_LIB",
+                               dir[0] ? dir : "the program's directory");
+    }
+    int rc = resolve_syms(l, 1);
+    if (rc) {
+        dlclose(l->handle);
+        memset(l, 0, sizeof *l);
+    }
+    return rc;
+}
+
+/* Load XRT once (under g_lock). */
+static int load_xrt_locked(void)
+{
+    xrt_lib *l = &g_xrt;
+    if (l->handle)
+        return 0;
+    const char *env = getenv("FLARE_XRT_LIB");
+    const char *first = env && *env ? env : XRT_LIB;
+    if (try_open(l, first)) {
+        char why[512];
+        const char *e = dlerror();
+        snprintf(why, sizeof why, "%s", e ? e : "dlopen failed");
+        /* XRT's own install location, when its setup.sh was not sourced */
+        if (!(env && *env) && try_open(l, "/opt/xilinx/xrt/lib/" XRT_LIB) == 0)
+            goto loaded;
+        /* "libxrt_coreutil.so: cannot open shared object file: No such file or directory" */
+        char *tail = strstr(why, ": No such file");
+        if (tail)
+            *tail = 0;
+        return flare_error(FLARE_EUNSUP, "XRT is not installed (%s); install XRT or use "
+                           "--device sim", why);
+    }
+loaded:;
+    int rc = resolve_syms(l, 0);
+    if (rc) {
+        dlclose(l->handle);
+        memset(l, 0, sizeof *l);
+    }
+    return rc;
+}
+
+static int load_lib(int sim)
+{
+    pthread_mutex_lock(&g_lock);
+    int rc = sim ? load_sim_locked() : load_xrt_locked();
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+/* ---- device context ------------------------------------------------------------------------- */
+
+typedef struct {
+    xrtBufferHandle bo; /* NULL once freed */
+    uint64_t addr, size_bytes;
+    uint32_t bank;
+} xbuf;
+
+typedef struct {
+    uint32_t parent; /* index into bufs */
+    uint64_t off;
+    xrtBufferHandle bo;
+} xsub;
+
+typedef struct {
+    xrt_lib *lib;
+    int sim;
+    unsigned int index;
+    xrtDeviceHandle dev;
+    xuid_t uuid;
+    xrtKernelHandle kern[FL_KERNEL_COUNT]; /* NULL: the device lacks the kernel */
+    xrtRunHandle run[FL_KERNEL_COUNT];
+    xbuf *bufs; /* (n_bufs), index = id - 1 */
+    uint32_t n_bufs, cap_bufs;
+    xsub *subs; /* (n_subs) sub-buffers made for offset arguments */
+    uint32_t n_subs, cap_subs;
+    flsim_stats before; /* the simulator's counters when the pending run started */
+    int have_before;
+    uint64_t est_read, est_write; /* bytes the pending call touches, by its regions (a card) */
+} xrt_ctx;
+
+static const char *const kernel_names[FL_KERNEL_COUNT] = {"fl_qmatmul", "fl_attention"};
+
+/* The library's own word on the last failure ("" when it has none). */
+static const char *lib_why(const xrt_ctx *x)
+{
+    if (x->lib->last_error) {
+        const char *e = x->lib->last_error();
+        if (e && *e)
+            return e;
+    }
+    return errno ? strerror(errno) : "no reason given";
+}
+
+static void xrt_close(fl_dev *d);
+
+/* ---- open ----------------------------------------------------------------------------------- */
+
+/* sim parameters "mem=hbm:trace=FILE" -> flsim_configure's "mem=hbm,trace=FILE" (checked). */
+static int sim_opts(const char *params, char *out, size_t cap)
+{
+    char buf[256];
+    size_t n = 0;
+    out[0] = 0;
+    if (strlen(params) >= sizeof buf)
+        return flare_error(FLARE_EINVAL, "parameters longer than %zu bytes", sizeof buf - 1);
+    snprintf(buf, sizeof buf, "%s", params);
+    for (char *save = NULL, *opt = strtok_r(buf, ":", &save); opt;
+         opt = strtok_r(NULL, ":", &save)) {
+        char *eq = strchr(opt, '=');
+        const char *val = eq ? eq + 1 : "";
+        if (eq)
+            *eq = 0;
+        if (!strcmp(opt, "mem")) {
+            if (strcmp(val, "hbm") && strcmp(val, "ddr4"))
+                return flare_error(FLARE_EINVAL, "mem=%s: expected mem=hbm or mem=ddr4",
+                                   val);
+        } else if (!strcmp(opt, "trace")) {
+            if (!*val || strchr(val, ','))
+                return flare_error(FLARE_EINVAL, "trace=%s: expected a file name without "
+                                   "',' (trace=FILE writes an FST waveform)", val);
+        } else if (!strcmp(opt, "timeout")) {
+            char *end;
+            errno = 0;
+            unsigned long long c = strtoull(val, &end, 10);
+            if (!*val || *end || errno || c == 0 || *val == '-')
+                return flare_error(FLARE_EINVAL, "timeout=%s: expected a cycle count > 0",
+                                   val);
+        } else {
+            return flare_error(FLARE_EINVAL, "unknown option '%s' (expected mem=hbm|ddr4, "
+                               "trace=FILE or timeout=CYCLES)", opt);
+        }
+        int w = snprintf(out + n, cap - n, "%s%s=%s", n ? "," : "", opt, val);
+        if (w < 0 || (size_t)w >= cap - n)
+            return flare_error(FLARE_EINVAL, "parameters too long");
+        n += (size_t)w;
+    }
+    return 0;
+}
+
+/* xrt parameters "N[:xclbin=FILE]". */
+static int xrt_params(const char *params, unsigned int *index, char *xclbin, size_t cap)
+{
+    *index = 0;
+    xclbin[0] = 0;
+    const char *p = params;
+    if (*p && *p != ':') {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p || errno || v > 255 || *p == '-' || (*end && *end != ':'))
+            return flare_error(FLARE_EINVAL, "'%s': expected xrt:N[:xclbin=FILE] with a card "
+                               "index N in 0..255", params);
+        *index = (unsigned int)v;
+        p = end;
+    }
+    while (*p == ':') {
+        p++;
+        const char *next = strchr(p, ':');
+        size_t len = next ? (size_t)(next - p) : strlen(p);
+        if (len > 7 && !strncmp(p, "xclbin=", 7)) {
+            if (len - 7 >= cap)
+                return flare_error(FLARE_EINVAL, "xclbin path longer than %zu bytes",
+                                   cap - 1);
+            memcpy(xclbin, p + 7, len - 7);
+            xclbin[len - 7] = 0;
+        } else {
+            return flare_error(FLARE_EINVAL, "unknown option '%.*s' (expected "
+                               "xclbin=FILE)", (int)len, p);
+        }
+        p += len;
+    }
+    return 0;
+}
+
+static int open_common(fl_dev *d, xrt_ctx *x, const char *xclbin)
+{
+    const fl_xrt_api *A = &x->lib->api;
+    errno = 0;
+    x->dev = A->xrtDeviceOpen(x->index);
+    if (!x->dev)
+        return x->sim ? flare_error(FLARE_EDEVICE, "xrtDeviceOpen(0) failed (%s)", lib_why(x))
+                      : flare_error(FLARE_EDEVICE, "xrtDeviceOpen(%u) failed (%s): is card %u "
+                                    "there? (xbutil examine lists the cards)",
+                                    x->index, lib_why(x), x->index);
+    if (xclbin && A->xrtDeviceLoadXclbinFile(x->dev, xclbin) != 0)
+        return flare_error(FLARE_EDEVICE, "xclbin=%s: xrtDeviceLoadXclbinFile failed (%s)",
+                           xclbin, lib_why(x));
+    if (A->xrtDeviceGetXclbinUUID(x->dev, x->uuid) != 0)
+        return flare_error(FLARE_EDEVICE, "xrtDeviceGetXclbinUUID failed (%s)", lib_why(x));
+    for (uint32_t k = 0; k < FL_KERNEL_COUNT; k++) {
+        x->kern[k] = A->xrtPLKernelOpen(x->dev, x->uuid, kernel_names[k]);
+        if (!x->kern[k])
+            continue; /* the device lacks it (attention on the simulator) */
+        if (!(x->run[k] = A->xrtRunOpen(x->kern[k])))
+            return flare_error(FLARE_EDEVICE, "xrtRunOpen(%s) failed (%s)", kernel_names[k],
+                               lib_why(x));
+    }
+    if (!x->kern[FL_KERNEL_QMATMUL])
+        return flare_error(FLARE_EUNSUP, "the %s has no fl_qmatmul kernel%s%s",
+                           x->sim ? "simulator" : "xclbin", xclbin ? " " : "",
+                           xclbin ? xclbin : "");
+    if (x->sim) {
+        flsim_stats s;
+        if (x->lib->get_stats(x->dev, &s) != 0)
+            return flare_error(FLARE_EDEVICE, "flsim_get_stats failed (%s)", lib_why(x));
+        fl_dev_mem *m = &d->stats.mem;
+        m->n_ports = s.n_ports < FL_DEV_MAX_PORTS ? s.n_ports : FL_DEV_MAX_PORTS;
+        for (uint32_t p = 0; p < m->n_ports; p++)
+            snprintf(m->port_name[p], sizeof m->port_name[p], "%.15s", s.port[p].name);
+        m->bytes_per_cycle = s.bytes_per_cycle;
+        m->clock_mhz = s.clock_mhz;
+        m->data_bits = s.data_bits;
+        snprintf(m->mem, sizeof m->mem, "%.7s", s.mem);
+    }
+    return 0;
+}
+
+static int sim_open(fl_dev *d, const char *params)
+{
+    char opts[320];
+    int rc = sim_opts(params, opts, sizeof opts);
+    if (rc == 0)
+        rc = load_lib(1);
+    if (rc)
+        return rc;
+    xrt_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return flare_error(FLARE_ENOMEM, "sim: out of memory");
+    x->lib = &g_sim;
+    x->sim = 1;
+    d->ctx = x;
+    if (g_sim.configure(opts) != 0) {
+        rc = flare_error(FLARE_EINVAL, "%s (flsim_configure)", lib_why(x));
+        xrt_close(d);
+        return rc;
+    }
+    if ((rc = open_common(d, x, NULL))) {
+        xrt_close(d);
+        return rc;
+    }
+    return 0;
+}
+
+static int xrt_open(fl_dev *d, const char *params)
+{
+    char xclbin[PATH_MAX];
+    unsigned int index;
+    int rc = xrt_params(params, &index, xclbin, sizeof xclbin);
+    if (rc == 0)
+        rc = load_lib(0); /* "XRT is not installed" before asking for an xclbin */
+    if (rc)
+        return rc;
+    if (!xclbin[0])
+        return flare_error(FLARE_EINVAL, "xclbin=FILE is required for a card (the bitstream "
+                           "with fl_qmatmul, e.g. xrt:%u:xclbin=flare.xclbin)", index);
+    xrt_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return flare_error(FLARE_ENOMEM, "xrt: out of memory");
+    x->lib = &g_xrt;
+    x->index = index;
+    d->ctx = x;
+    if ((rc = open_common(d, x, xclbin))) {
+        xrt_close(d);
+        return rc;
+    }
+    return 0;
+}
+
+static void xrt_close(fl_dev *d)
+{
+    xrt_ctx *x = d->ctx;
+    if (!x)
+        return;
+    const fl_xrt_api *A = &x->lib->api;
+    if (d->pending && x->run[d->pending_kernel])
+        A->xrtRunWaitFor(x->run[d->pending_kernel], 10000); /* let it finish before freeing */
+    for (uint32_t i = 0; i < x->n_subs; i++)
+        A->xrtBOFree(x->subs[i].bo);
+    for (uint32_t i = 0; i < x->n_bufs; i++)
+        if (x->bufs[i].bo)
+            A->xrtBOFree(x->bufs[i].bo);
+    for (uint32_t k = 0; k < FL_KERNEL_COUNT; k++) {
+        if (x->run[k])
+            A->xrtRunClose(x->run[k]);
+        if (x->kern[k])
+            A->xrtKernelClose(x->kern[k]);
+    }
+    if (x->dev)
+        A->xrtDeviceClose(x->dev);
+    free(x->subs);
+    free(x->bufs);
+    free(x);
+    d->ctx = NULL;
+}
+
+static int xrt_supports(fl_dev *d, uint32_t kernel)
+{
+    const xrt_ctx *x = d->ctx;
+    return kernel < FL_KERNEL_COUNT && x->kern[kernel] != NULL;
+}
+
+/* ---- buffers -------------------------------------------------------------------------------- */
+
+static int xrt_alloc(fl_dev *d, uint64_t bytes, uint32_t bank, fl_dev_buf *out)
+{
+    xrt_ctx *x = d->ctx;
+    if (x->n_bufs == UINT32_MAX - 1)
+        return flare_error(FLARE_ENOMEM, "too many buffers");
+    if (x->n_bufs == x->cap_bufs) {
+        uint32_t cap = x->cap_bufs ? x->cap_bufs * 2u : 64u;
+        xbuf *nb = realloc(x->bufs, sizeof *nb * cap);
+        if (!nb)
+            return flare_error(FLARE_ENOMEM, "out of memory for the buffer table");
+        x->bufs = nb;
+        x->cap_bufs = cap;
+    }
+    errno = 0;
+    xrtBufferHandle bo = x->lib->api.xrtBOAlloc(x->dev, (size_t)bytes, XRT_BO_FLAGS_NONE, bank);
+    if (!bo)
+        return flare_error(FLARE_ENOMEM, "xrtBOAlloc of %llu bytes in bank %u failed (%s)",
+                           (unsigned long long)bytes, bank, lib_why(x));
+    xbuf *b = &x->bufs[x->n_bufs++];
+    *b = (xbuf){bo, x->lib->api.xrtBOAddress(bo), bytes, bank};
+    *out = (fl_dev_buf){b->addr, bytes, bank, x->n_bufs};
+    return 0;
+}
+
+/* The live buffer a handle names, checked against the caller's copy; NULL when none. */
+static xbuf *lookup(xrt_ctx *x, const fl_dev_buf *b)
+{
+    if (b->id == 0 || b->id > x->n_bufs)
+        return NULL;
+    xbuf *xb = &x->bufs[b->id - 1];
+    if (!xb->bo || xb->addr != b->addr || xb->size_bytes != b->size_bytes)
+        return NULL;
+    return xb;
+}
+
+static int xrt_free(fl_dev *d, const fl_dev_buf *b)
+{
+    xrt_ctx *x = d->ctx;
+    xbuf *xb = lookup(x, b);
+    if (!xb)
+        return flare_error(FLARE_EINVAL, "free of buffer %u: not a live buffer", b->id);
+    uint32_t parent = b->id - 1, keep = 0;
+    for (uint32_t i = 0; i < x->n_subs; i++) { /* its sub-buffers first */
+        if (x->subs[i].parent == parent)
+            x->lib->api.xrtBOFree(x->subs[i].bo);
+        else
+            x->subs[keep++] = x->subs[i];
+    }
+    x->n_subs = keep;
+    x->lib->api.xrtBOFree(xb->bo);
+    xb->bo = NULL;
+    return 0;
+}
+
+static int xrt_write(fl_dev *d, const fl_dev_buf *b, uint64_t off, const void *src,
+                     uint64_t bytes)
+{
+    xrt_ctx *x = d->ctx;
+    xbuf *xb = lookup(x, b);
+    if (!xb)
+        return flare_error(FLARE_EINVAL, "write to buffer %u: not a live buffer", b->id);
+    if (x->lib->api.xrtBOWrite(xb->bo, src, (size_t)bytes, (size_t)off) != 0 ||
+        x->lib->api.xrtBOSync(xb->bo, XCL_BO_SYNC_BO_TO_DEVICE, (size_t)bytes, (size_t)off) != 0)
+        return flare_error(FLARE_EDEVICE, "write of %llu bytes at offset %llu of buffer %u "
+                           "failed (%s)", (unsigned long long)bytes, (unsigned long long)off,
+                           b->id, lib_why(x));
+    return 0;
+}
+
+static int xrt_read(fl_dev *d, const fl_dev_buf *b, uint64_t off, void *dst, uint64_t bytes)
+{
+    xrt_ctx *x = d->ctx;
+    xbuf *xb = lookup(x, b);
+    if (!xb)
+        return flare_error(FLARE_EINVAL, "read of buffer %u: not a live buffer", b->id);
+    if (x->lib->api.xrtBOSync(xb->bo, XCL_BO_SYNC_BO_FROM_DEVICE, (size_t)bytes, (size_t)off) !=
+            0 ||
+        x->lib->api.xrtBORead(xb->bo, dst, (size_t)bytes, (size_t)off) != 0)
+        return flare_error(FLARE_EDEVICE, "read of %llu bytes at offset %llu of buffer %u "
+                           "failed (%s)", (unsigned long long)bytes, (unsigned long long)off,
+                           b->id, lib_why(x));
+    return 0;
+}
+
+/* ---- launch --------------------------------------------------------------------------------- */
+
+/* Index of the live buffer holding [addr, addr + bytes), or -1. */
+static int64_t find_buf(const xrt_ctx *x, uint64_t addr, uint64_t bytes)
+{
+    for (uint32_t i = 0; i < x->n_bufs; i++) {
+        const xbuf *b = &x->bufs[i];
+        if (b->bo && addr >= b->addr && addr - b->addr <= b->size_bytes &&
+            bytes <= b->size_bytes - (addr - b->addr))
+            return i;
+    }
+    return -1;
+}
+
+/* The buffer object whose byte 0 is at offset `off` of buffer i (a cached sub-buffer). */
+static xrtBufferHandle bo_at(xrt_ctx *x, uint32_t i, uint64_t off)
+{
+    if (off == 0)
+        return x->bufs[i].bo;
+    for (uint32_t s = 0; s < x->n_subs; s++)
+        if (x->subs[s].parent == i && x->subs[s].off == off)
+            return x->subs[s].bo;
+    if (x->n_subs == x->cap_subs) {
+        uint32_t cap = x->cap_subs ? x->cap_subs * 2u : 64u;
+        xsub *ns = realloc(x->subs, sizeof *ns * cap);
+        if (!ns) {
+            flare_error(FLARE_ENOMEM, "out of memory for the sub-buffer table");
+            return NULL;
+        }
+        x->subs = ns;
+        x->cap_subs = cap;
+    }
+    errno = 0;
+    xrtBufferHandle bo = x->lib->api.xrtBOSubAlloc(x->bufs[i].bo,
+                                                   (size_t)(x->bufs[i].size_bytes - off),
+                                                   (size_t)off);
+    if (!bo) {
+        flare_error(FLARE_EDEVICE, "xrtBOSubAlloc at offset %llu of buffer %u failed (%s)",
+                    (unsigned long long)off, i + 1, lib_why(x));
+        return NULL;
+    }
+    x->subs[x->n_subs++] = (xsub){i, off, bo};
+    return bo;
+}
+
+typedef struct {
+    xrt_ctx *x;
+    xrtRunHandle run;
+    const fl_dev_region *r;
+    int n;
+    int idx; /* next argument index */
+    xrtBufferHandle fill; /* passed for address arguments the call does not use */
+} argset;
+
+static int set_ADDR(argset *s, const char *name, uint64_t addr)
+{
+    const fl_dev_region *reg = NULL;
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->r[i].name, name))
+            reg = &s->r[i];
+    xrtBufferHandle bo = s->fill;
+    if (reg) {
+        if (addr % reg->align != 0)
+            return flare_error(FLARE_EINVAL, "argument %s: address 0x%llx not %u-byte aligned",
+                               name, (unsigned long long)addr, reg->align);
+        int64_t i = find_buf(s->x, addr, reg->bytes);
+        if (i < 0)
+            return flare_error(FLARE_ERANGE,
+                               "argument %s: %llu bytes at 0x%llx are not inside one buffer",
+                               name, (unsigned long long)reg->bytes, (unsigned long long)addr);
+        if (!(bo = bo_at(s->x, (uint32_t)i, addr - s->x->bufs[i].addr)))
+            return FLARE_EDEVICE;
+    }
+    if (s->x->lib->api.xrtRunSetArg(s->run, s->idx, bo) != 0)
+        return flare_error(FLARE_EDEVICE, "xrtRunSetArg(%d, %s) failed (%s)", s->idx, name,
+                           lib_why(s->x));
+    s->idx++;
+    return 0;
+}
+
+static int set_U32(argset *s, const char *name, uint32_t v)
+{
+    if (s->x->lib->api.xrtRunSetArg(s->run, s->idx, (unsigned int)v) != 0)
+        return flare_error(FLARE_EDEVICE, "xrtRunSetArg(%d, %s) failed (%s)", s->idx, name,
+                           lib_why(s->x));
+    s->idx++;
+    return 0;
+}
+
+static int set_F32(argset *s, const char *name, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return set_U32(s, name, u);
+}
+
+static int xrt_launch(fl_dev *d, const fl_kernel_call *c)
+{
+    xrt_ctx *x = d->ctx;
+    fl_dev_region r[6];
+    int n = fl_kernel_regions(c, r);
+    /* n < 0: shapes out of range; the kernel sets its status without touching memory */
+    argset s = {x, x->run[c->kernel], r, n < 0 ? 0 : n, 0, NULL};
+    for (int i = 0; i < s.n && !s.fill; i++) {
+        int64_t b = find_buf(x, r[i].addr, 0);
+        s.fill = b >= 0 ? x->bufs[b].bo : NULL;
+    }
+    for (uint32_t i = 0; i < x->n_bufs && !s.fill; i++)
+        s.fill = x->bufs[i].bo;
+    if (!s.fill)
+        return flare_error(FLARE_EINVAL, "launch with no device buffer allocated");
+    int rc = 0;
+#define SET_QMM(name, kind, off) rc = rc ? rc : set_##kind(&s, #name, c->u.qmm.name);
+#define SET_ATT(name, kind, off) rc = rc ? rc : set_##kind(&s, #name, c->u.att.name);
+    if (c->kernel == FL_KERNEL_QMATMUL) {
+        FL_QMATMUL_ARGS(SET_QMM)
+    } else {
+        FL_ATTENTION_ARGS(SET_ATT)
+    }
+#undef SET_QMM
+#undef SET_ATT
+    if (rc)
+        return rc;
+    x->est_read = x->est_write = 0;
+    for (int i = 0; i < s.n; i++)
+        *(r[i].write ? &x->est_write : &x->est_read) += r[i].bytes;
+    x->have_before = x->sim && x->lib->get_stats(x->dev, &x->before) == 0;
+    if (x->lib->api.xrtRunStart(s.run) != 0)
+        return flare_error(FLARE_EDEVICE, "xrtRunStart(%s) failed (%s)", kernel_names[c->kernel],
+                           lib_why(x));
+    return 0;
+}
+
+/* Add the simulator's counters since the launch to the kernel's. */
+static void add_sim_stats(fl_dev *d, xrt_ctx *x, uint32_t kernel)
+{
+    flsim_stats a;
+    if (!x->have_before || x->lib->get_stats(x->dev, &a) != 0)
+        return;
+    const flsim_stats *b = &x->before;
+    fl_dev_kstats *k = &d->stats.k[kernel];
+    uint64_t rd = 0, wr = 0;
+    uint32_t np = a.n_ports < FL_DEV_MAX_PORTS ? a.n_ports : FL_DEV_MAX_PORTS;
+    for (uint32_t p = 0; p < np; p++) {
+        uint64_t pr = a.port[p].rd_bytes - b->port[p].rd_bytes;
+        uint64_t pw = a.port[p].wr_bytes - b->port[p].wr_bytes;
+        k->port_read_bytes[p] += pr;
+        k->port_write_bytes[p] += pw;
+        k->port_busy_cycles[p] += a.port[p].busy_cycles - b->port[p].busy_cycles;
+        rd += pr;
+        wr += pw;
+    }
+    k->cycles += a.cycles - b->cycles;
+    k->sim_wall_s += a.wall_s - b->wall_s;
+    k->read_bytes += rd;
+    k->write_bytes += wr;
+    d->stats.cycles += a.cycles - b->cycles;
+    d->stats.kernel_read_bytes += rd;
+    d->stats.kernel_write_bytes += wr;
+}
+
+static int xrt_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
+{
+    xrt_ctx *x = d->ctx;
+    uint32_t kernel = d->pending_kernel;
+    xrtRunHandle run = x->run[kernel];
+    /* XRT reads a zero timeout as "forever": 0 here polls */
+    enum ert_cmd_state st = timeout_ms ? x->lib->api.xrtRunWaitFor(run, timeout_ms)
+                                       : x->lib->api.xrtRunState(run);
+    if (st == ERT_CMD_STATE_TIMEOUT || st == ERT_CMD_STATE_NEW || st == ERT_CMD_STATE_QUEUED ||
+        st == ERT_CMD_STATE_RUNNING || st == ERT_CMD_STATE_SUBMITTED)
+        return flare_error(FLARE_ETIMEDOUT, "%s still running after %u ms",
+                           kernel_names[kernel], timeout_ms);
+    if (st != ERT_CMD_STATE_COMPLETED)
+        return flare_error(FLARE_EDEVICE, "%s run ended in state %d (%s)", kernel_names[kernel],
+                           (int)st, lib_why(x));
+    *kstatus = FL_KST_OK; /* a card: the status register is not read yet (future work) */
+    if (x->sim && x->lib->run_status && x->lib->run_status(run, kstatus) != 0)
+        return flare_error(FLARE_EDEVICE, "flsim_run_status(%s) failed (%s)",
+                           kernel_names[kernel], lib_why(x));
+    if (x->sim) {
+        add_sim_stats(d, x, kernel);
+    } else if (*kstatus == FL_KST_OK) {
+        d->stats.kernel_read_bytes += x->est_read;
+        d->stats.kernel_write_bytes += x->est_write;
+        d->stats.k[kernel].read_bytes += x->est_read;
+        d->stats.k[kernel].write_bytes += x->est_write;
+    }
+    return 0;
+}
+
+/* ---- the two backends ----------------------------------------------------------------------- */
+
+const fl_dev_ops fl_dev_sim_ops = {
+    .scheme = "sim",
+    .open = sim_open,
+    .close = xrt_close,
+    .alloc = xrt_alloc,
+    .free = xrt_free,
+    .write = xrt_write,
+    .read = xrt_read,
+    .launch = xrt_launch,
+    .wait = xrt_wait,
+    .stats = NULL, /* counted per run in xrt_wait */
+    .supports = xrt_supports,
+};
+
+const fl_dev_ops fl_dev_xrt_ops = {
+    .scheme = "xrt",
+    .open = xrt_open,
+    .close = xrt_close,
+    .alloc = xrt_alloc,
+    .free = xrt_free,
+    .write = xrt_write,
+    .read = xrt_read,
+    .launch = xrt_launch,
+    .wait = xrt_wait,
+    .stats = NULL,
+    .supports = xrt_supports,
+};

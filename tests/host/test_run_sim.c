@@ -1,0 +1,273 @@
+/* tests/host/test_run_sim.c: the simulated device (--device sim: the RTL of hw/ in Verilator
+ * behind XRT's C API, libflare_xrtsim.so) as a user drives it from the CLI:
+ *   - `flare run --device sim` gives the same token ids and bit-identical logits as --device csim
+ *     (the RTL is bit-exact with the hls/ kernels; attention runs on the host with the same hls/
+ *     code), compared on the --logits files and the --json ids of both runs;
+ *   - `--check cpu` passes on it, and the summary says attention ran on the host;
+ *   - `flare bench --device sim --json`: per-kernel keys present and consistent with the model
+ *     (weight bytes read per token computed here from the GGUF tensors, launches per token from
+ *     the layer count, utilization a fraction in (0, 1]);
+ *   - `flare perf --json`: a projection no faster than the bandwidth ceiling allows.
+ * Skipped with the reason printed where the library is not built (no verilator). Under
+ * `make asan` the CLI and the tests are instrumented and the library is not; that works (the
+ * library's memory is its own), so these run there too. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flare/error.h"
+#include "flare/ggml.h"
+#include "host/model.h"
+#include "tests/common/testutil.h"
+
+static void need_sim(void)
+{
+    const char *env = getenv("FLARE_XRTSIM_LIB");
+    char lib[1024];
+    snprintf(lib, sizeof lib, "%s", env && *env ? env : FLARE_BIN);
+    if (!(env && *env)) {
+        char *slash = strrchr(lib, '/');
+        snprintf(slash ? slash + 1 : lib, sizeof lib - (size_t)(slash ? slash + 1 - lib : 0),
+                 "libflare_xrtsim.so");
+    }
+    if (access(lib, R_OK) != 0)
+        cr_skip_test("%s is not built (make builds it where verilator is installed)", lib);
+}
+
+static void mkmodel(char *path, size_t cap, const char *preset, const char *type)
+{
+    snprintf(path, cap, "%s/runsim_%s_%s_%d.gguf", FLARE_TMPDIR, preset, type, (int)getpid());
+    char args[1024], *out;
+    snprintf(args, sizeof args, "mkmodel --preset %s --type %s --seed 5 -o %s", preset, type,
+             path);
+    cr_assert_eq(t_flare(args, &out), 0, "%s", out);
+    free(out);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    cr_assert(b && fread(b, 1, (size_t)len, f) == (size_t)len);
+    b[len] = 0;
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* The text of the JSON array after "key":[ up to its ']' (malloc'ed). */
+static char *json_array(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":[", key);
+    const char *p = strstr(json, pat);
+    cr_assert(p, "no %s in %s", key, json);
+    p += strlen(pat);
+    const char *e = strchr(p, ']');
+    cr_assert(e);
+    return strndup(p, (size_t)(e - p));
+}
+
+/* ---- run: sim against csim ---- */
+static void run_to(const char *model, const char *device, const char *extra, const char *tag,
+                   char *logits, size_t cap, char **json)
+{
+    snprintf(logits, cap, "%s/runsim_%s_%d.logits", FLARE_TMPDIR, tag, (int)getpid());
+    char args[2048];
+    snprintf(args, sizeof args,
+             "run -m %s -p 'Once upon a time' --device %s -n 16 --seed 9 --ignore-eos --json "
+             "--logits %s %s 2>/dev/null",
+             model, device, logits, extra);
+    int st = t_flare(args, json);
+    cr_assert_eq(st, 0, "%s: exit %d: %s", device, st, *json);
+}
+
+static void sim_matches_csim(const char *preset, const char *type, const char *extra)
+{
+    need_sim();
+    char m[512], lsim[512], lcsim[512], *jsim, *jcsim;
+    mkmodel(m, sizeof m, preset, type);
+    run_to(m, "sim", extra, "sim", lsim, sizeof lsim, &jsim);
+    run_to(m, "csim", extra, "csim", lcsim, sizeof lcsim, &jcsim);
+    char *ids_sim = json_array(jsim, "generated_ids"), *ids_csim = json_array(jcsim, "generated_ids");
+    cr_expect_str_eq(ids_sim, ids_csim, "%s %s: token ids differ", preset, type);
+    size_t na, nb;
+    char *a = slurp(lsim, &na), *b = slurp(lcsim, &nb);
+    cr_assert_gt(na, 0);
+    cr_assert_eq(na, nb, "logits files of %zu and %zu bytes", na, nb);
+    size_t first = na;
+    for (size_t i = 0; i < na && first == na; i++)
+        if (a[i] != b[i])
+            first = i;
+    cr_expect_eq(first, na, "%s %s: logits differ first at float %zu of %zu", preset, type,
+                 first / 4, na / 4);
+    free(a);
+    free(b);
+    free(ids_sim);
+    free(ids_csim);
+    free(jsim);
+    free(jcsim);
+    unlink(lsim);
+    unlink(lcsim);
+    unlink(m);
+}
+
+Test(run_sim, tiny_q8_0_sim_matches_csim_bitwise, .timeout = 600)
+{
+    sim_matches_csim("tiny", "q8_0", "");
+}
+
+Test(run_sim, tiny_q5_0_sampled_sim_matches_csim_bitwise, .timeout = 600)
+{
+    sim_matches_csim("tiny", "q5_0", "--temp 0.9 -b 3"); /* prefill in passes of 3 tokens */
+}
+
+Test(run_sim, stories15M_q4_0_sim_matches_csim_bitwise, .timeout = 900)
+{
+    sim_matches_csim("stories15M", "q4_0", "--temp 0");
+}
+
+Test(run_sim, sim_check_cpu_passes, .timeout = 600)
+{
+    need_sim();
+    char m[512], args[1024], *out;
+    mkmodel(m, sizeof m, "tiny", "q4_0");
+    snprintf(args, sizeof args,
+             "run -m %s -p 'Once upon a time' --device sim --check cpu -n 16 --seed 2", m);
+    int st = t_flare(args, &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_assert(strstr(out, "check: PASS"), "%s", out);
+    cr_assert(strstr(out, "device sim, checked against cpu"), "%s", out);
+    cr_assert(strstr(out, "attention: on the host (sim has no attention kernel), "), "%s", out);
+    cr_assert(strstr(out, "qmatmul on sim: "), "%s", out);
+    free(out);
+    unlink(m);
+}
+
+/* ---- bench --json ---- */
+static double num(const char *obj, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(obj, pat);
+    cr_assert(p, "no %s in %s", key, obj);
+    return strtod(p + strlen(pat), NULL);
+}
+
+/* Weight bytes a decode step streams: every layer matrix and the output projection, from the
+ * tensors of the GGUF file; *beat_bytes the same with each weight stream of a decode launch
+ * rounded up to whole AXI beats (what a port moves: every matrix starts a buffer, q|k|v one
+ * stream at t = 1, gate and up one each on their two ports). */
+static uint64_t ceil_to(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+static uint64_t model_weight_bytes(const char *path, uint32_t *n_layer, uint64_t beat,
+                                   uint64_t *beat_bytes)
+{
+    fl_model *m;
+    cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+    const fl_llama *L = &m->llama;
+#define WB(w) ((w).row_bytes * (w).ne1)
+    uint64_t b = WB(L->output);
+    *beat_bytes = ceil_to(WB(L->output), beat);
+    for (uint32_t l = 0; l < L->hp.n_layer; l++) {
+        const fl_llama_layer *y = &L->layers[l];
+        b += WB(y->wq) + WB(y->wk) + WB(y->wv) + WB(y->wo) + WB(y->w_gate) + WB(y->w_up) +
+             WB(y->w_down);
+        *beat_bytes += ceil_to(WB(y->wq) + WB(y->wk) + WB(y->wv), beat) + ceil_to(WB(y->wo), beat) +
+                       ceil_to(WB(y->w_gate), beat) + ceil_to(WB(y->w_up), beat) +
+                       ceil_to(WB(y->w_down), beat);
+    }
+#undef WB
+    *n_layer = L->hp.n_layer;
+    fl_model_free(m);
+    return b;
+}
+
+Test(run_sim, bench_json_per_kernel, .timeout = 600)
+{
+    need_sim();
+    char m[512], args[1024], *out;
+    mkmodel(m, sizeof m, "tiny", "q8_0");
+    snprintf(args, sizeof args, "bench -m %s --device sim --json -p 8 -n 4 -r 2 2>/dev/null", m);
+    int st = t_flare(args, &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    const char *pp = strstr(out, "\"test\":\"pp8\""), *tg = strstr(out, "\"test\":\"tg4\"");
+    cr_assert(pp && tg, "%s", out);
+    uint64_t beat = (uint64_t)num(tg, "data_bits") / 8, wbeats;
+    cr_assert(beat >= 8 && beat <= 128, "data_bits %.0f", num(tg, "data_bits"));
+    uint32_t L;
+    uint64_t wbytes = model_weight_bytes(m, &L, beat, &wbeats);
+    /* tg: 8 tokens (4 x 2 reps), one pass each: per layer q|k|v, o, gate|up, down + output */
+    const char *q = strstr(tg, "\"kernel\":\"qmatmul\"");
+    cr_assert(q, "%s", tg);
+    cr_expect_eq(num(tg, "tokens"), 8);
+    cr_expect_eq(num(q, "runs"), 8 * (4 * L + 1), "%s", q);
+    cr_expect_gt(num(q, "cycles"), 0);
+    double util = num(q, "port_utilization");
+    cr_expect(util > 0 && util <= 1, "port_utilization %g", util);
+    /* every weight byte once per token: w on gmem0, w_up on gmem1, in whole beats */
+    const char *g0 = strstr(q, "\"port\":\"gmem0\""), *g1 = strstr(q, "\"port\":\"gmem1\"");
+    cr_assert(g0 && g1, "%s", q);
+    double wread = num(g0, "read_bytes") + num(g1, "read_bytes");
+    cr_expect_eq((uint64_t)wread, 8 * wbeats, "weights read %.0f, expected 8 x %llu (%llu bytes "
+                 "of weights in %llu-byte beats)", wread, (unsigned long long)wbeats,
+                 (unsigned long long)wbytes, (unsigned long long)beat);
+    cr_expect_leq(wbeats - wbytes, (4 * L + 1) * beat, "at most a beat per stream");
+    cr_expect_eq(num(tg, "weight_bytes"), wbytes);
+    for (const char *p = strstr(q, "\"port\":"); p && p < strstr(q, "]}"); p = strstr(p + 1, "\"port\":")) {
+        double busy = num(p, "busy_fraction"), bw = num(p, "bandwidth_fraction");
+        cr_expect(busy >= 0 && busy <= 1 && bw >= 0 && bw <= 1, "port: %.80s", p);
+    }
+    cr_expect_eq(num(q, "bytes"), num(q, "read_bytes") + num(q, "write_bytes"));
+    const char *a = strstr(tg, "\"kernel\":\"attention\"");
+    cr_assert(a && strstr(a, "\"where\":\"host\""), "%s", tg);
+    cr_expect_eq(num(a, "runs"), 8 * L);
+    cr_expect_gt(num(a, "bytes_moved"), 0);
+    /* pp: one pass of 8 tokens per rep: q, k, v separately at t > 1 */
+    const char *qp = strstr(pp, "\"kernel\":\"qmatmul\"");
+    cr_expect_eq(num(qp, "runs"), 2 * (6 * L + 1), "%s", qp);
+    free(out);
+
+    snprintf(args, sizeof args, "bench -m %s --device sim -p 0 -n 2", m);
+    st = t_flare(args, &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_expect(strstr(out, "qmatmul") && strstr(out, "gmem0") && strstr(out, "host"), "%s", out);
+    free(out);
+    unlink(m);
+}
+
+/* ---- perf --json ---- */
+Test(run_sim, perf_projection_under_the_ceiling, .timeout = 600)
+{
+    need_sim();
+    char *out;
+    int st = t_flare("perf --shape stories15M --rows 32,96 --json 2>/dev/null", &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    int cards = 0;
+    for (const char *p = strstr(out, "{\"shape\""); p; p = strstr(p + 1, "{\"shape\"")) {
+        cards++;
+        double tok = num(p, "projected_tok_s"), ceil = num(p, "ceiling_tok_s");
+        double peak = num(p, "peak_gbs"), wb = num(p, "weight_bytes_per_token");
+        cr_expect_gt(tok, 0, "%.200s", p);
+        cr_expect(tok <= ceil * 1.0001, "projected %g tok/s beats the ceiling %g: %.300s", tok,
+                  ceil, p);
+        cr_expect(fabs(ceil - peak * 1e9 / wb) < 1e-3 * ceil, "ceiling = peak / bytes: %.300s", p);
+    }
+    cr_expect_eq(cards, 2, "U280 and U250: %s", out);
+    free(out);
+    st = t_flare("perf --shape tiny --rows 16,48 --card u250 2>/dev/null", &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_expect(strstr(out, "assumptions") && strstr(out, "projected") && strstr(out, "ceiling"),
+              "%s", out);
+    free(out);
+}
