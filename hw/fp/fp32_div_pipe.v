@@ -27,63 +27,7 @@ module fp32_div_pipe #(
     localparam integer RP_W = 28, RP_EW = 12;
 `include "fp32_round_pack.vh"
 
-    // leading zeros of a nonzero 24-bit significand (binary search)
-    function automatic [4:0] lzc24(input [23:0] lz_in);
-        reg [23:0] v;
-        begin
-            v = lz_in;
-            lzc24 = 5'd0;
-            if (v[23:8] == 16'd0) begin lzc24 = lzc24 + 5'd16; v = {v[7:0], 16'd0}; end
-            if (v[23:16] == 8'd0) begin lzc24 = lzc24 + 5'd8; v = {v[15:0], 8'd0}; end
-            if (v[23:20] == 4'd0) begin lzc24 = lzc24 + 5'd4; v = {v[19:0], 4'd0}; end
-            if (v[23:22] == 2'd0) begin lzc24 = lzc24 + 5'd2; v = {v[21:0], 2'd0}; end
-            if (v[23] == 1'b0) lzc24 = lzc24 + 5'd1;
-        end
-    endfunction
-
-    // ---- stage 0: unpack, normalise, special operands:
-    // {rem0 (25), div0 (24), sign, e0 (12), special, y_special (32)} ----
-    function automatic [94:0] div_setup(input [31:0] fa, input [31:0] fb);
-        reg        a_nan, b_nan, a_inf, b_inf, a_zero, b_zero, s, special;
-        reg [23:0] ma, mb, ma_n, mb_n;
-        reg [4:0]  lza, lzb;
-        reg [11:0] ea_n, eb_n;
-        reg [31:0] y_special;
-        begin
-            a_nan = (fa[30:23] == 8'hff) && (fa[22:0] != 23'd0);
-            b_nan = (fb[30:23] == 8'hff) && (fb[22:0] != 23'd0);
-            a_inf = (fa[30:23] == 8'hff) && (fa[22:0] == 23'd0);
-            b_inf = (fb[30:23] == 8'hff) && (fb[22:0] == 23'd0);
-            a_zero = (fa[30:0] == 31'd0);
-            b_zero = (fb[30:0] == 31'd0);
-            s = fa[31] ^ fb[31];
-            ma = {(fa[30:23] != 8'd0), fa[22:0]};
-            mb = {(fb[30:23] != 8'd0), fb[22:0]};
-            lza = lzc24(ma);
-            lzb = lzc24(mb);
-            ma_n = ma << lza;
-            mb_n = mb << lzb;
-            ea_n = {4'd0, (fa[30:23] == 8'd0) ? 8'd1 : fa[30:23]} - {7'd0, lza};
-            eb_n = {4'd0, (fb[30:23] == 8'd0) ? 8'd1 : fb[30:23]} - {7'd0, lzb};
-            special = 1'b1;
-            if (a_nan)
-                y_special = fa | 32'h0040_0000;
-            else if (b_nan)
-                y_special = fb | 32'h0040_0000;
-            else if ((a_zero && b_zero) || (a_inf && b_inf))
-                y_special = 32'hffc0_0000;
-            else if (a_inf || b_zero)
-                y_special = {s, 8'hff, 23'd0};
-            else if (a_zero || b_inf)
-                y_special = {s, 31'd0};
-            else begin
-                special = 1'b0;
-                y_special = 32'd0;
-            end
-            div_setup = {1'b0, ma_n, special ? 24'h80_0000 : mb_n, s, ea_n - eb_n + 12'd127,
-                         special, y_special};
-        end
-    endfunction
+`include "fp32_div_setup.vh"
 
     // ---- stage 0 registers: the unpacked operands (loaded with in_valid only: every stage's
     // registers are enabled by its valid bit, so a simulator skips idle stages) ----
@@ -95,8 +39,10 @@ module fp32_div_pipe #(
     initial v0 = 1'b0;
     always @(posedge clk) begin
         v0 <= in_valid;
-        if (in_valid)
-            {rem0, div0, sgn0, e0, sp0, ysp0} <= div_setup(a, b);
+        if (in_valid) begin
+            {sp0, ysp0, sgn0, e0, rem0[23:0], div0} <= div_setup(a, b);
+            rem0[24] <= 1'b0;
+        end
     end
 
     // STEPS_PER_STAGE restoring steps from quotient bit `top` down: {remainder, quotient}
