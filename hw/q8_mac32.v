@@ -47,24 +47,8 @@ module q8_mac32 #(
         end
     endfunction
 
-    generate
-        if (LATENCY == 0) begin : g_comb
-            wire unused_clk = clk;
-            assign out_valid = in_valid;
-            assign sumi = mac32(w, x);
-        end else begin : g_reg
-            reg        v0;
-            reg [31:0] s0;
-            initial v0 = 1'b0;
-            always @(posedge clk) begin
-                v0 <= in_valid;
-                if (in_valid)
-                    s0 <= mac32(w, x);
-            end
-            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
-                .clk(clk), .in_valid(v0), .in_data(s0), .out_valid(out_valid), .out_data(sumi));
-        end
-    endgenerate
+`include "fp_stages.vh"
+    `FL_FP_STAGES(sumi, 32, mac32(w, x))
 endmodule
 
 `default_nettype wire

@@ -161,26 +161,9 @@ module fp32_exp #(
         end
     endfunction
 
-    // the first register stage computes it under in_valid (a clock enable: a simulator skips
-    // it in idle cycles), fp_pipe the rest; LATENCY = 0: combinational
-    generate
-        if (LATENCY == 0) begin : g_comb
-            wire unused_clk = clk;
-            assign out_valid = in_valid;
-            assign y = fp32_exp_f(x);
-        end else begin : g_reg
-            reg        v0;
-            reg [31:0] y0;
-            initial v0 = 1'b0;
-            always @(posedge clk) begin
-                v0 <= in_valid;
-                if (in_valid)
-                    y0 <= fp32_exp_f(x);
-            end
-            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
-                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
-        end
-    endgenerate
+    // output stages: the first under in_valid, fp_pipe the rest (fp_stages.vh)
+`include "fp_stages.vh"
+    `FL_FP_STAGES(y, 32, fp32_exp_f(x))
 endmodule
 
 `default_nettype wire

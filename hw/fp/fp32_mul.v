@@ -59,24 +59,8 @@ module fp32_mul #(
         end
     endfunction
 
-    generate
-        if (LATENCY == 0) begin : g_comb
-            wire unused_clk = clk;
-            assign out_valid = in_valid;
-            assign y = fp32_mul_f(a, b);
-        end else begin : g_reg
-            reg        v0;
-            reg [31:0] y0;
-            initial v0 = 1'b0;
-            always @(posedge clk) begin
-                v0 <= in_valid;
-                if (in_valid)
-                    y0 <= fp32_mul_f(a, b);
-            end
-            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
-                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
-        end
-    endgenerate
+`include "fp_stages.vh"
+    `FL_FP_STAGES(y, 32, fp32_mul_f(a, b))
 endmodule
 
 `default_nettype wire

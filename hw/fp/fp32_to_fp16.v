@@ -54,26 +54,9 @@ module fp32_to_fp16 #(
         end
     endfunction
 
-    // the first register stage converts under in_valid (a clock enable: a simulator skips it
-    // in idle cycles), fp_pipe the rest; LATENCY = 0: combinational
-    generate
-        if (LATENCY == 0) begin : g_comb
-            wire unused_clk = clk;
-            assign out_valid = in_valid;
-            assign h = f2h(f);
-        end else begin : g_reg
-            reg        v0;
-            reg [15:0] h0;
-            initial v0 = 1'b0;
-            always @(posedge clk) begin
-                v0 <= in_valid;
-                if (in_valid)
-                    h0 <= f2h(f);
-            end
-            fp_pipe #(.W(16), .LATENCY(LATENCY - 1)) u_pipe (
-                .clk(clk), .in_valid(v0), .in_data(h0), .out_valid(out_valid), .out_data(h));
-        end
-    endgenerate
+    // output stages: the first under in_valid, fp_pipe the rest (fp_stages.vh)
+`include "fp_stages.vh"
+    `FL_FP_STAGES(h, 16, f2h(f))
 endmodule
 
 `default_nettype wire

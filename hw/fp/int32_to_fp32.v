@@ -25,24 +25,8 @@ module int32_to_fp32 #(
         end
     endfunction
 
-    generate
-        if (LATENCY == 0) begin : g_comb
-            wire unused_clk = clk;
-            assign out_valid = in_valid;
-            assign y = i2f(i);
-        end else begin : g_reg
-            reg        v0;
-            reg [31:0] y0;
-            initial v0 = 1'b0;
-            always @(posedge clk) begin
-                v0 <= in_valid;
-                if (in_valid)
-                    y0 <= i2f(i);
-            end
-            fp_pipe #(.W(32), .LATENCY(LATENCY - 1)) u_pipe (
-                .clk(clk), .in_valid(v0), .in_data(y0), .out_valid(out_valid), .out_data(y));
-        end
-    endgenerate
+`include "fp_stages.vh"
+    `FL_FP_STAGES(y, 32, i2f(i))
 endmodule
 
 `default_nettype wire
