@@ -99,11 +99,24 @@ int fl_dev_alloc(fl_dev *d, uint64_t bytes, uint32_t bank, fl_dev_buf *out)
     return 0;
 }
 
+/* Host access to device memory while kernels may still read or write it is refused. */
+static int check_idle(fl_dev *d, const char *what)
+{
+    if (d->pending)
+        return flare_error(FLARE_EINVAL, "%s: %s while %u launch%s (first %s) outstanding: "
+                           "wait for them first (fl_dev_drain)", d->uri, what, d->pending,
+                           d->pending == 1 ? " is" : "es are",
+                           fl_kernel_name(d->pending_kernel[0]));
+    return 0;
+}
+
 int fl_dev_free(fl_dev *d, fl_dev_buf *b)
 {
     if (b->id == 0)
         return 0; /* never allocated or already freed */
-    int rc = d->ops->free(d, b);
+    int rc = check_idle(d, "free");
+    if (rc == 0)
+        rc = d->ops->free(d, b);
     if (rc != 0)
         return dev_fail(d, rc);
     d->stats.alloc_bytes -= b->size_bytes;
@@ -114,6 +127,9 @@ int fl_dev_free(fl_dev *d, fl_dev_buf *b)
 static int check_span(fl_dev *d, const char *what, const fl_dev_buf *b, uint64_t off,
                       uint64_t bytes)
 {
+    int rc = check_idle(d, what);
+    if (rc)
+        return rc;
     if (b->id == 0)
         return flare_error(FLARE_EINVAL, "%s: %s on a buffer that is not allocated", d->uri, what);
     if (off > b->size_bytes || bytes > b->size_bytes - off)
@@ -165,17 +181,18 @@ int fl_dev_launch(fl_dev *d, const fl_kernel_call *c)
                                        "kernel (fl_dev_supports says which it has)",
                                        d->uri, fl_kernel_name(c->kernel),
                                        fl_kernel_name(c->kernel)));
-    if (d->pending)
+    uint32_t depth = fl_dev_queue_depth(d);
+    if (d->pending >= depth)
         return dev_fail(d, flare_error(FLARE_EINVAL,
-                                       "%s: launch of %s while %s is outstanding (wait first)",
-                                       d->uri, fl_kernel_name(c->kernel),
-                                       fl_kernel_name(d->pending_kernel)));
+                                       "%s: launch of %s with %u launch%s outstanding (the "
+                                       "device queues %u): wait first",
+                                       d->uri, fl_kernel_name(c->kernel), d->pending,
+                                       d->pending == 1 ? "" : "es", depth));
     int rc = d->ops->launch(d, c);
     if (rc != 0)
         return dev_fail(d, flare_error_prefix(rc, "%s: launch %s", d->uri,
                                               fl_kernel_name(c->kernel)));
-    d->pending = 1;
-    d->pending_kernel = c->kernel;
+    d->pending_kernel[d->pending++] = c->kernel;
     return 0;
 }
 
@@ -190,24 +207,54 @@ int fl_dev_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
     int rc = d->ops->wait(d, timeout_ms, &ks);
     if (rc == FLARE_ETIMEDOUT)
         return dev_fail(d, rc); /* still pending: the caller may wait again */
-    d->pending = 0;
+    uint32_t kernel = d->pending_kernel[0];
+    d->pending--;
+    memmove(d->pending_kernel, d->pending_kernel + 1, d->pending * sizeof d->pending_kernel[0]);
     if (rc != 0)
         return dev_fail(d, rc);
     if (kstatus)
         *kstatus = ks;
-    d->stats.runs[d->pending_kernel]++;
-    d->stats.k[d->pending_kernel].runs++;
+    d->stats.runs[kernel]++;
+    d->stats.k[kernel].runs++;
     if (ks != FL_KST_OK) {
         d->stats.errors++;
         return dev_fail(d, flare_error(FLARE_EDEVICE, "%s: %s returned status %u (%s)", d->uri,
-                                       fl_kernel_name(d->pending_kernel), ks,
-                                       fl_kstatus_name(ks)));
+                                       fl_kernel_name(kernel), ks, fl_kstatus_name(ks)));
     }
     return 0;
 }
 
+int fl_dev_drain(fl_dev *d, uint32_t timeout_ms)
+{
+    int first = 0;
+    char msg[sizeof d->last_error];
+    while (d->pending) {
+        int rc = fl_dev_wait(d, timeout_ms, NULL);
+        if (rc != 0 && first == 0) {
+            first = rc;
+            snprintf(msg, sizeof msg, "%s", d->last_error);
+        }
+        if (rc == FLARE_ETIMEDOUT)
+            break;
+    }
+    if (first != 0) /* the first failure is the one to report */
+        return dev_fail(d, flare_error(first, "%s", msg));
+    return 0;
+}
+
+uint32_t fl_dev_queue_depth(const fl_dev *d)
+{
+    uint32_t q = d->ops->queue ? d->ops->queue(d) : 1u;
+    return q < 1u ? 1u : q > FL_DEV_QUEUE ? FL_DEV_QUEUE : q;
+}
+
 int fl_dev_run(fl_dev *d, const fl_kernel_call *c, uint32_t timeout_ms, uint32_t *kstatus)
 {
+    if (d->pending)
+        return dev_fail(d, flare_error(FLARE_EINVAL, "%s: run of %s while %u launch%s "
+                                       "outstanding: wait first (or launch it)", d->uri,
+                                       fl_kernel_name(c->kernel), d->pending,
+                                       d->pending == 1 ? " is" : "es are"));
     int rc = fl_dev_launch(d, c);
     return rc != 0 ? rc : fl_dev_wait(d, timeout_ms, kstatus);
 }

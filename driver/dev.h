@@ -4,8 +4,14 @@
  * A device is {ops; ctx}: a table of function pointers (fl_dev_ops, one file per backend:
  * driver/dev_csim.c, driver/dev_xrt.c (xrt and sim), later dev_opencl.c, dev_cuda.c) over a
  * backend context. Callers use the fl_dev_* functions below, which check arguments (buffer
- * bounds, one launch at a time, a kernel the device implements), count bytes and runs, keep the
- * device's last error, and then call the backend. URIs:
+ * bounds, the launch queue, a kernel the device implements), count bytes and runs, keep the
+ * device's last error, and then call the backend.
+ * Launches queue: up to fl_dev_queue_depth() launches may be outstanding; they run in launch
+ * order and each sees the memory its predecessors wrote (a launch may read an earlier one's
+ * output), so a dependent sequence is launched back to back and the kernel overlaps the next
+ * call's weight reads with the previous call's tail (ap_ctrl_chain on sim and cards). Waits
+ * complete launches oldest first. Host copies and frees wait for nothing: they are refused
+ * while launches are outstanding (fl_dev_drain first). URIs:
  *   csim                           the hls/ kernels run in-process (golden model)
  *   sim[:mem=hbm|ddr4][:trace=FILE] the Verilator model of hw/ through libflare_xrtsim.so, a
  *                                  library with XRT's C API (dlopen'ed; qmatmul only so far)
@@ -24,6 +30,7 @@
 #define FL_DEV_MAX_BANKS 32u           /* memory banks (U280: 32 HBM pseudo-channels) */
 #define FL_DEV_ALIGN 4096u             /* buffer alignment in device address space */
 #define FL_DEV_MAX_ALLOC (1ull << 38)  /* largest single buffer (256 GiB) */
+#define FL_DEV_QUEUE 4u                /* launches outstanding at most (any backend) */
 
 /* A device buffer. Kernel arguments take device addresses: addr + byte offset. */
 typedef struct {
@@ -87,14 +94,17 @@ typedef struct {
     /* [off, off + bytes) inside b (checked against b->size_bytes) */
     int (*write)(fl_dev *d, const fl_dev_buf *b, uint64_t off, const void *src, uint64_t bytes);
     int (*read)(fl_dev *d, const fl_dev_buf *b, uint64_t off, void *dst, uint64_t bytes);
-    /* kernel id valid, no launch outstanding (checked) */
+    /* kernel id valid, fewer than the backend's queue launches outstanding (checked) */
     int (*launch)(fl_dev *d, const fl_kernel_call *c);
-    /* a launch outstanding (checked); *kstatus = the kernel's FL_KST_* status */
+    /* a launch outstanding (checked): complete the oldest, d->pending_kernel[0];
+       *kstatus = its FL_KST_* status */
     int (*wait)(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus);
     /* optional (NULL: none): refresh backend counters (cycles) in d->stats */
     int (*stats)(fl_dev *d);
     /* optional (NULL: every kernel): 1 when the device implements the kernel, else 0 */
     int (*supports)(fl_dev *d, uint32_t kernel);
+    /* optional (NULL: 1): launches the backend takes before a wait, 1..FL_DEV_QUEUE */
+    uint32_t (*queue)(const fl_dev *d);
 } fl_dev_ops;
 
 struct fl_dev {
@@ -102,8 +112,8 @@ struct fl_dev {
     void *ctx;               /* backend state */
     char uri[256];
     fl_dev_stats stats;      /* kept by the wrappers and the backend */
-    uint32_t pending;        /* 1 while a launch waits for fl_dev_wait */
-    uint32_t pending_kernel; /* its kernel id */
+    uint32_t pending;                      /* launches waiting for fl_dev_wait */
+    uint32_t pending_kernel[FL_DEV_QUEUE]; /* their kernel ids, oldest first */
     char last_error[512];
 };
 
@@ -127,14 +137,20 @@ int fl_dev_read(fl_dev *d, const fl_dev_buf *b, uint64_t off, void *dst, uint64_
  * it elsewhere, e.g. the scheduler on the host) or the id is unknown. */
 int fl_dev_supports(fl_dev *d, uint32_t kernel);
 
-/* Start a kernel; at most one launch is outstanding; a kernel the device lacks is FLARE_EUNSUP.
- * Every argument address the call uses (by its flags) must lie, with the bytes the kernel
- * touches, inside one buffer. */
+/* Launches the device takes before a wait (1..FL_DEV_QUEUE). */
+uint32_t fl_dev_queue_depth(const fl_dev *d);
+/* Queue a kernel call; with fl_dev_queue_depth() launches outstanding it is FLARE_EINVAL (wait
+ * first); a kernel the device lacks is FLARE_EUNSUP. Every argument address the call uses (by
+ * its flags) must lie, with the bytes the kernel touches, inside one buffer. */
 int fl_dev_launch(fl_dev *d, const fl_kernel_call *c);
-/* Wait up to timeout_ms for the outstanding launch. kstatus (may be NULL) receives the kernel's
- * status; a non-zero status returns FLARE_EDEVICE naming it, a timeout FLARE_ETIMEDOUT. */
+/* Wait up to timeout_ms for the oldest outstanding launch. kstatus (may be NULL) receives the
+ * kernel's status; a non-zero status returns FLARE_EDEVICE naming it, a timeout
+ * FLARE_ETIMEDOUT (the launch stays outstanding). */
 int fl_dev_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus);
-/* launch + wait */
+/* Wait for every outstanding launch; returns the first failure (the rest are still waited
+ * for, except after a timeout). */
+int fl_dev_drain(fl_dev *d, uint32_t timeout_ms);
+/* launch + wait: only with no launch outstanding (else FLARE_EINVAL) */
 int fl_dev_run(fl_dev *d, const fl_kernel_call *c, uint32_t timeout_ms, uint32_t *kstatus);
 
 int fl_dev_get_stats(fl_dev *d, fl_dev_stats *out);

@@ -5,7 +5,8 @@
  * reused, so a stale address does not alias a new buffer). A launch encodes the call into the
  * AXI4-Lite register image of flare/kernels.h and decodes it back (what sim/ and hw/ see),
  * resolves every address the call uses to its buffer, checks the bytes the kernel touches lie
- * inside it, then runs the kernel to completion; wait returns its status. The kernels' on-chip
+ * inside it, then runs the kernel to completion (launches queue: each runs at once, in order);
+ * wait returns the oldest launch's status. The kernels' on-chip
  * memories (KV cache, x buffer) are an fl_hls_state allocated at open, so the cache persists
  * across launches. */
 #include <stdlib.h>
@@ -28,7 +29,7 @@ typedef struct {
     csim_buf *bufs; /* (n_bufs), index = id - 1 */
     uint32_t n_bufs, cap_bufs;
     uint64_t next_off[FL_DEV_MAX_BANKS]; /* bump pointer per bank */
-    uint32_t status;                     /* status of the last launch */
+    uint32_t status[FL_DEV_QUEUE];       /* statuses of the launches not yet waited for */
 } csim_ctx;
 
 static int csim_open(fl_dev *d, const char *params)
@@ -141,6 +142,7 @@ static void *resolve(csim_ctx *c, uint64_t addr, uint64_t bytes)
 static int csim_launch(fl_dev *d, const fl_kernel_call *in)
 {
     csim_ctx *c = d->ctx;
+    uint32_t *status = &c->status[d->pending]; /* its slot in the queue */
     /* go through the register image, as the sim and xrt paths do: the kernel sees exactly the
      * arguments that the AXI4-Lite layout of flare/kernels.h carries */
     uint32_t regs[FL_KERNEL_REG_WORDS] = {0};
@@ -177,7 +179,7 @@ static int csim_launch(fl_dev *d, const fl_kernel_call *in)
             *slot = p[i];
         }
         fl_qmatmul(c->st, w, wu, x, nw, res, y, a->wtype, a->n, a->k, a->t, a->flags, a->eps,
-                   &c->status);
+                   status);
     } else {
         const fl_attention_args *a = &call->u.att;
         void *q = NULL, *k = NULL, *v = NULL, *rope = NULL, *out = NULL;
@@ -188,9 +190,9 @@ static int csim_launch(fl_dev *d, const fl_kernel_call *in)
             *slot = p[i];
         }
         fl_attention(c->st, q, k, v, rope, out, a->layer, a->pos, a->t, a->n_head, a->n_kv,
-                     a->head_dim, a->n_rot, a->flags, &c->status);
+                     a->head_dim, a->n_rot, a->flags, status);
     }
-    if (c->status == FL_KST_OK) {
+    if (*status == FL_KST_OK) {
         d->stats.kernel_read_bytes += kread;
         d->stats.kernel_write_bytes += kwrite;
         d->stats.k[call->kernel].read_bytes += kread;
@@ -202,8 +204,16 @@ static int csim_launch(fl_dev *d, const fl_kernel_call *in)
 static int csim_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
 {
     (void)timeout_ms; /* the run finished inside launch */
-    *kstatus = ((csim_ctx *)d->ctx)->status;
+    csim_ctx *c = d->ctx;
+    *kstatus = c->status[0];
+    memmove(c->status, c->status + 1, (d->pending - 1u) * sizeof c->status[0]);
     return 0;
+}
+
+static uint32_t csim_queue(const fl_dev *d)
+{
+    (void)d;
+    return FL_DEV_QUEUE;
 }
 
 const fl_dev_ops fl_dev_csim_ops = {
@@ -217,4 +227,5 @@ const fl_dev_ops fl_dev_csim_ops = {
     .launch = csim_launch,
     .wait = csim_wait,
     .stats = NULL, /* no cycle count in C simulation */
+    .queue = csim_queue,
 };

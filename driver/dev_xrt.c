@@ -10,18 +10,27 @@
  * directory (build/tests/flare_tests finds build/libflare_xrtsim.so). It stays loaded for the
  * life of the process.
  *
- * A device buffer is an XRT buffer object (xrtBOAlloc, memory group = the bank); its device
- * address is xrtBOAddress. A launch sets the kernel's arguments by index, in the order of the
- * tables of flare/kernels.h: an address becomes the buffer holding it, or a sub-buffer
- * (xrtBOSubAlloc, cached per (buffer, offset)) when it is not the buffer's byte 0; an argument
- * the call's flags leave unused gets any buffer of the call (the kernel ignores it); u32 and f32
- * scalars go as `unsigned int` bits. Then xrtRunStart; wait is xrtRunWaitFor with the bound.
- * The kernel's status word comes from flsim_run_status on the simulator; on a card it would be
- * read with xrtKernelReadRegister (FL_*_REG_STATUS), which is future work: a completed run on
- * a card counts as status ok. The simulator's cumulative counters (flsim_get_stats) are read
- * around every run, and the differences (cycles, per-port bytes and busy cycles) are added to
- * the launched kernel's fl_dev_kstats. A kernel missing from the device (fl_attention on the
- * simulator today) is reported by fl_dev_supports, and launching it is FLARE_EUNSUP. */
+ * Memory groups: at open the memory group of every address argument of every kernel is asked
+ * (xrtKernelArgGroupId: the xclbin's connectivity, e.g. gmem0 -> HBM[3]). When they are all
+ * one group G (a U250 linked to one DDR bank, the simulator), every buffer goes to G whatever
+ * bank the caller asked for; otherwise the bank is the group, and a launch whose buffer lies in
+ * another group than its port is connected to is refused, naming the argument and both groups.
+ * A device buffer is an XRT buffer object (xrtBOAlloc); its device address is xrtBOAddress.
+ * A launch sets the kernel's arguments by index, in the order of the tables of flare/kernels.h:
+ * an address becomes the buffer holding it, or a sub-buffer (xrtBOSubAlloc, cached per
+ * (buffer, offset)) when it is not the buffer's byte 0; an argument the call's flags leave
+ * unused gets any buffer of the call (the kernel ignores it); u32 and f32 scalars go as
+ * `unsigned int` bits. Then xrtRunStart, on one of FL_DEV_QUEUE run objects per kernel; wait is
+ * xrtRunWaitFor with the bound, oldest launch first.
+ * The kernel's status word: on the simulator flsim_run_status (read by the harness at each
+ * ap_done, exact per call, so launches queue FL_DEV_QUEUE deep and the kernel overlaps them:
+ * ap_ctrl_chain); on a card xrtKernelReadRegister(FL_*_REG_STATUS) after the wait, which needs
+ * the compute unit opened exclusively (xrtPLKernelOpenExclusive) and is exact only while one
+ * call is in flight, so a card queues one launch. The simulator's cumulative counters
+ * (flsim_get_stats) are read at the first launch of a busy period and at every wait; the
+ * differences (cycles, per-port bytes and busy cycles) go to the completed launch's kernel.
+ * A kernel missing from the device (fl_attention on the simulator today) is reported by
+ * fl_dev_supports, and launching it is FLARE_EUNSUP. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -190,14 +199,20 @@ typedef struct {
     xrtDeviceHandle dev;
     xuid_t uuid;
     xrtKernelHandle kern[FL_KERNEL_COUNT]; /* NULL: the device lacks the kernel */
-    xrtRunHandle run[FL_KERNEL_COUNT];
+    xrtRunHandle run[FL_KERNEL_COUNT][FL_DEV_QUEUE];
+    int group[FL_KERNEL_COUNT][FL_KERNEL_REG_WORDS]; /* memory group per address argument */
+    int one_group;                                   /* the one group of every port, or -1 */
+    struct {
+        uint32_t kernel;
+        xrtRunHandle run;
+        uint64_t est_read, est_write; /* bytes the call touches, by its regions (a card) */
+    } q[FL_DEV_QUEUE];                /* launches outstanding, oldest first (d->pending) */
     xbuf *bufs; /* (n_bufs), index = id - 1 */
     uint32_t n_bufs, cap_bufs;
     xsub *subs; /* (n_subs) sub-buffers made for offset arguments */
     uint32_t n_subs, cap_subs;
-    flsim_stats before; /* the simulator's counters when the pending run started */
+    flsim_stats before; /* the simulator's counters at the last wait or idle launch */
     int have_before;
-    uint64_t est_read, est_write; /* bytes the pending call touches, by its regions (a card) */
 } xrt_ctx;
 
 static const char *const kernel_names[FL_KERNEL_COUNT] = {"fl_qmatmul", "fl_attention"};
@@ -294,9 +309,42 @@ static int xrt_params(const char *params, unsigned int *index, char *xclbin, siz
     return 0;
 }
 
+/* The memory group of each address argument of kernel k (xrtKernelArgGroupId). */
+static int arg_groups(xrt_ctx *x, uint32_t k)
+{
+#define ARG_ADDR 1
+#define ARG_U32 0
+#define ARG_F32 0
+#define IS_ADDR(name, kind, off) ARG_##kind,
+    static const int qmm[] = {FL_QMATMUL_ARGS(IS_ADDR)};
+    static const int att[] = {FL_ATTENTION_ARGS(IS_ADDR)};
+#undef IS_ADDR
+#undef ARG_ADDR
+#undef ARG_U32
+#undef ARG_F32
+    const int *is_addr = k == FL_KERNEL_QMATMUL ? qmm : att;
+    int n = k == FL_KERNEL_QMATMUL ? (int)(sizeof qmm / sizeof qmm[0])
+                                   : (int)(sizeof att / sizeof att[0]);
+    for (int i = 0; i < n; i++) {
+        x->group[k][i] = -1;
+        if (!is_addr[i])
+            continue;
+        errno = 0;
+        int g = x->lib->api.xrtKernelArgGroupId(x->kern[k], i);
+        if (g < 0 || g >= (int)FL_DEV_MAX_BANKS)
+            return flare_error(FLARE_EDEVICE, "xrtKernelArgGroupId(%s, %d) gave %d (%s): "
+                               "expected a memory group 0..%u", kernel_names[k], i, g,
+                               lib_why(x), FL_DEV_MAX_BANKS - 1);
+        x->group[k][i] = g;
+        x->one_group = x->one_group == -2 || x->one_group == g ? g : -1;
+    }
+    return 0;
+}
+
 static int open_common(fl_dev *d, xrt_ctx *x, const char *xclbin)
 {
     const fl_xrt_api *A = &x->lib->api;
+    int rc;
     errno = 0;
     x->dev = A->xrtDeviceOpen(x->index);
     if (!x->dev)
@@ -309,18 +357,32 @@ static int open_common(fl_dev *d, xrt_ctx *x, const char *xclbin)
                            xclbin, lib_why(x));
     if (A->xrtDeviceGetXclbinUUID(x->dev, x->uuid) != 0)
         return flare_error(FLARE_EDEVICE, "xrtDeviceGetXclbinUUID failed (%s)", lib_why(x));
+    char why[256] = "";
+    x->one_group = -2; /* none seen yet */
     for (uint32_t k = 0; k < FL_KERNEL_COUNT; k++) {
-        x->kern[k] = A->xrtPLKernelOpen(x->dev, x->uuid, kernel_names[k]);
-        if (!x->kern[k])
+        /* a card: exclusive, so that the status register can be read */
+        x->kern[k] = x->sim ? A->xrtPLKernelOpen(x->dev, x->uuid, kernel_names[k])
+                            : A->xrtPLKernelOpenExclusive(x->dev, x->uuid, kernel_names[k]);
+        if (!x->kern[k]) {
+            if (k == FL_KERNEL_QMATMUL)
+                snprintf(why, sizeof why, "%s", lib_why(x));
             continue; /* the device lacks it (attention on the simulator) */
-        if (!(x->run[k] = A->xrtRunOpen(x->kern[k])))
-            return flare_error(FLARE_EDEVICE, "xrtRunOpen(%s) failed (%s)", kernel_names[k],
-                               lib_why(x));
+        }
+        for (uint32_t q = 0; q < FL_DEV_QUEUE; q++)
+            if (!(x->run[k][q] = A->xrtRunOpen(x->kern[k])))
+                return flare_error(FLARE_EDEVICE, "xrtRunOpen(%s) failed (%s)",
+                                   kernel_names[k], lib_why(x));
+        if ((rc = arg_groups(x, k)))
+            return rc;
     }
+    if (x->one_group == -2)
+        x->one_group = 0;
     if (!x->kern[FL_KERNEL_QMATMUL])
-        return flare_error(FLARE_EUNSUP, "the %s has no fl_qmatmul kernel%s%s",
+        return flare_error(FLARE_EUNSUP, "the %s%s%s has no fl_qmatmul kernel%s (%s)",
                            x->sim ? "simulator" : "xclbin", xclbin ? " " : "",
-                           xclbin ? xclbin : "");
+                           xclbin ? xclbin : "",
+                           x->sim ? "" : ", or another process holds its compute unit "
+                           "(flare opens it exclusively to read its status register)", why);
     if (x->sim) {
         flsim_stats s;
         if (x->lib->get_stats(x->dev, &s) != 0)
@@ -394,16 +456,17 @@ static void xrt_close(fl_dev *d)
     if (!x)
         return;
     const fl_xrt_api *A = &x->lib->api;
-    if (d->pending && x->run[d->pending_kernel])
-        A->xrtRunWaitFor(x->run[d->pending_kernel], 10000); /* let it finish before freeing */
+    for (uint32_t i = 0; i < d->pending; i++) /* let them finish before freeing */
+        A->xrtRunWaitFor(x->q[i].run, 10000);
     for (uint32_t i = 0; i < x->n_subs; i++)
         A->xrtBOFree(x->subs[i].bo);
     for (uint32_t i = 0; i < x->n_bufs; i++)
         if (x->bufs[i].bo)
             A->xrtBOFree(x->bufs[i].bo);
     for (uint32_t k = 0; k < FL_KERNEL_COUNT; k++) {
-        if (x->run[k])
-            A->xrtRunClose(x->run[k]);
+        for (uint32_t q = 0; q < FL_DEV_QUEUE; q++)
+            if (x->run[k][q])
+                A->xrtRunClose(x->run[k][q]);
         if (x->kern[k])
             A->xrtKernelClose(x->kern[k]);
     }
@@ -437,10 +500,12 @@ static int xrt_alloc(fl_dev *d, uint64_t bytes, uint32_t bank, fl_dev_buf *out)
         x->cap_bufs = cap;
     }
     errno = 0;
+    if (x->one_group >= 0) /* every port reaches only that group */
+        bank = (uint32_t)x->one_group;
     xrtBufferHandle bo = x->lib->api.xrtBOAlloc(x->dev, (size_t)bytes, XRT_BO_FLAGS_NONE, bank);
     if (!bo)
-        return flare_error(FLARE_ENOMEM, "xrtBOAlloc of %llu bytes in bank %u failed (%s)",
-                           (unsigned long long)bytes, bank, lib_why(x));
+        return flare_error(FLARE_ENOMEM, "xrtBOAlloc of %llu bytes in memory group %u failed "
+                           "(%s)", (unsigned long long)bytes, bank, lib_why(x));
     xbuf *b = &x->bufs[x->n_bufs++];
     *b = (xbuf){bo, x->lib->api.xrtBOAddress(bo), bytes, bank};
     *out = (fl_dev_buf){b->addr, bytes, bank, x->n_bufs};
@@ -554,6 +619,7 @@ static xrtBufferHandle bo_at(xrt_ctx *x, uint32_t i, uint64_t off)
 
 typedef struct {
     xrt_ctx *x;
+    uint32_t kernel;
     xrtRunHandle run;
     const fl_dev_region *r;
     int n;
@@ -577,6 +643,12 @@ static int set_ADDR(argset *s, const char *name, uint64_t addr)
             return flare_error(FLARE_ERANGE,
                                "argument %s: %llu bytes at 0x%llx are not inside one buffer",
                                name, (unsigned long long)reg->bytes, (unsigned long long)addr);
+        int want = s->x->group[s->kernel][s->idx];
+        if (s->x->one_group < 0 && want >= 0 && (int)s->x->bufs[i].bank != want)
+            return flare_error(FLARE_EINVAL, "argument %s: its buffer is in memory group %u, "
+                               "but the xclbin connects the port of %s to group %d "
+                               "(allocate it in bank %d)", name, s->x->bufs[i].bank, name,
+                               want, want);
         if (!(bo = bo_at(s->x, (uint32_t)i, addr - s->x->bufs[i].addr)))
             return FLARE_EDEVICE;
     }
@@ -603,13 +675,26 @@ static int set_F32(argset *s, const char *name, float v)
     return set_U32(s, name, u);
 }
 
+/* A run object of `kernel` not used by an outstanding launch. */
+static xrtRunHandle free_run(const fl_dev *d, const xrt_ctx *x, uint32_t kernel)
+{
+    for (uint32_t r = 0; r < FL_DEV_QUEUE; r++) {
+        int used = 0;
+        for (uint32_t i = 0; i < d->pending; i++)
+            used |= x->q[i].run == x->run[kernel][r];
+        if (!used)
+            return x->run[kernel][r];
+    }
+    return NULL; /* not reached: fl_dev_launch keeps at most FL_DEV_QUEUE outstanding */
+}
+
 static int xrt_launch(fl_dev *d, const fl_kernel_call *c)
 {
     xrt_ctx *x = d->ctx;
     fl_dev_region r[6];
     int n = fl_kernel_regions(c, r);
     /* n < 0: shapes out of range; the kernel sets its status without touching memory */
-    argset s = {x, x->run[c->kernel], r, n < 0 ? 0 : n, 0, NULL};
+    argset s = {x, c->kernel, free_run(d, x, c->kernel), r, n < 0 ? 0 : n, 0, NULL};
     for (int i = 0; i < s.n && !s.fill; i++) {
         int64_t b = find_buf(x, r[i].addr, 0);
         s.fill = b >= 0 ? x->bufs[b].bo : NULL;
@@ -630,17 +715,23 @@ static int xrt_launch(fl_dev *d, const fl_kernel_call *c)
 #undef SET_ATT
     if (rc)
         return rc;
-    x->est_read = x->est_write = 0;
+    uint64_t est_read = 0, est_write = 0;
     for (int i = 0; i < s.n; i++)
-        *(r[i].write ? &x->est_write : &x->est_read) += r[i].bytes;
-    x->have_before = x->sim && x->lib->get_stats(x->dev, &x->before) == 0;
+        *(r[i].write ? &est_write : &est_read) += r[i].bytes;
+    if (d->pending == 0) /* a busy period starts: count from here */
+        x->have_before = x->sim && x->lib->get_stats(x->dev, &x->before) == 0;
     if (x->lib->api.xrtRunStart(s.run) != 0)
         return flare_error(FLARE_EDEVICE, "xrtRunStart(%s) failed (%s)", kernel_names[c->kernel],
                            lib_why(x));
+    x->q[d->pending].kernel = c->kernel;
+    x->q[d->pending].run = s.run;
+    x->q[d->pending].est_read = est_read;
+    x->q[d->pending].est_write = est_write;
     return 0;
 }
 
-/* Add the simulator's counters since the launch to the kernel's. */
+/* Add the simulator's counters since the last snapshot to the kernel's (calls complete in order,
+   so the difference up to a call's completion is that call's share of the busy period). */
 static void add_sim_stats(fl_dev *d, xrt_ctx *x, uint32_t kernel)
 {
     flsim_stats a;
@@ -666,13 +757,14 @@ static void add_sim_stats(fl_dev *d, xrt_ctx *x, uint32_t kernel)
     d->stats.cycles += a.cycles - b->cycles;
     d->stats.kernel_read_bytes += rd;
     d->stats.kernel_write_bytes += wr;
+    x->before = a;
 }
 
 static int xrt_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
 {
     xrt_ctx *x = d->ctx;
-    uint32_t kernel = d->pending_kernel;
-    xrtRunHandle run = x->run[kernel];
+    uint32_t kernel = x->q[0].kernel;
+    xrtRunHandle run = x->q[0].run;
     /* XRT reads a zero timeout as "forever": 0 here polls */
     enum ert_cmd_state st = timeout_ms ? x->lib->api.xrtRunWaitFor(run, timeout_ms)
                                        : x->lib->api.xrtRunState(run);
@@ -680,22 +772,37 @@ static int xrt_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
         st == ERT_CMD_STATE_RUNNING || st == ERT_CMD_STATE_SUBMITTED)
         return flare_error(FLARE_ETIMEDOUT, "%s still running after %u ms",
                            kernel_names[kernel], timeout_ms);
+    uint64_t est_read = x->q[0].est_read, est_write = x->q[0].est_write;
+    memmove(x->q, x->q + 1, (d->pending - 1u) * sizeof x->q[0]);
     if (st != ERT_CMD_STATE_COMPLETED)
         return flare_error(FLARE_EDEVICE, "%s run ended in state %d (%s)", kernel_names[kernel],
                            (int)st, lib_why(x));
-    *kstatus = FL_KST_OK; /* a card: the status register is not read yet (future work) */
-    if (x->sim && x->lib->run_status && x->lib->run_status(run, kstatus) != 0)
-        return flare_error(FLARE_EDEVICE, "flsim_run_status(%s) failed (%s)",
-                           kernel_names[kernel], lib_why(x));
     if (x->sim) {
+        if (x->lib->run_status && x->lib->run_status(run, kstatus) != 0)
+            return flare_error(FLARE_EDEVICE, "flsim_run_status(%s) failed (%s)",
+                               kernel_names[kernel], lib_why(x));
         add_sim_stats(d, x, kernel);
-    } else if (*kstatus == FL_KST_OK) {
-        d->stats.kernel_read_bytes += x->est_read;
-        d->stats.kernel_write_bytes += x->est_write;
-        d->stats.k[kernel].read_bytes += x->est_read;
-        d->stats.k[kernel].write_bytes += x->est_write;
+        return 0;
+    }
+    uint32_t off = kernel == FL_KERNEL_QMATMUL ? FL_QMATMUL_REG_STATUS : FL_ATTENTION_REG_STATUS;
+    if (x->lib->api.xrtKernelReadRegister(x->kern[kernel], off, kstatus) != 0)
+        return flare_error(FLARE_EDEVICE, "xrtKernelReadRegister(%s, 0x%x) failed (%s): the "
+                           "status register needs the compute unit opened exclusively",
+                           kernel_names[kernel], off, lib_why(x));
+    if (*kstatus == FL_KST_OK) {
+        d->stats.kernel_read_bytes += est_read;
+        d->stats.kernel_write_bytes += est_write;
+        d->stats.k[kernel].read_bytes += est_read;
+        d->stats.k[kernel].write_bytes += est_write;
     }
     return 0;
+}
+
+/* The simulator reads each call's status at its ap_done, so calls queue; on a card the status
+   register is read after the wait and is exact only for a call that ran alone. */
+static uint32_t xrt_queue(const fl_dev *d)
+{
+    return ((const xrt_ctx *)d->ctx)->sim ? FL_DEV_QUEUE : 1u;
 }
 
 /* ---- the two backends ----------------------------------------------------------------------- */
@@ -712,6 +819,7 @@ const fl_dev_ops fl_dev_sim_ops = {
     .wait = xrt_wait,
     .stats = NULL, /* counted per run in xrt_wait */
     .supports = xrt_supports,
+    .queue = xrt_queue,
 };
 
 const fl_dev_ops fl_dev_xrt_ops = {
@@ -726,4 +834,5 @@ const fl_dev_ops fl_dev_xrt_ops = {
     .wait = xrt_wait,
     .stats = NULL,
     .supports = xrt_supports,
+    .queue = xrt_queue,
 };

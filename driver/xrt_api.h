@@ -56,8 +56,11 @@ enum ert_cmd_state {
     X(int, xrtDeviceGetXclbinUUID, (xrtDeviceHandle dhdl, xuid_t out))                           \
     X(xrtKernelHandle, xrtPLKernelOpen,                                                          \
       (xrtDeviceHandle dhdl, const xuid_t xclbin_uuid, const char *name))                        \
+    X(xrtKernelHandle, xrtPLKernelOpenExclusive,                                                 \
+      (xrtDeviceHandle dhdl, const xuid_t xclbin_uuid, const char *name))                        \
     X(int, xrtKernelClose, (xrtKernelHandle khdl))                                               \
     X(int, xrtKernelArgGroupId, (xrtKernelHandle khdl, int argno))                               \
+    X(int, xrtKernelReadRegister, (xrtKernelHandle khdl, uint32_t offset, uint32_t *datap))      \
     X(xrtBufferHandle, xrtBOAlloc,                                                               \
       (xrtDeviceHandle dhdl, size_t size, xrtBufferFlags flags, xrtMemoryGroup grp))             \
     X(xrtBufferHandle, xrtBOSubAlloc, (xrtBufferHandle parent, size_t size, size_t offset))      \

@@ -60,6 +60,12 @@ struct fl_sched {
     fl_hls_state *hst; /* the host kernel's state (KV cache) */
     float *qkvh;       /* (n_batch, nq + 2 nk) q, k, v read back */
     float *atth;       /* (n_batch, nq) its output */
+    /* launches queued on the device, oldest first: what and which layer, for messages */
+    struct {
+        const char *what;
+        uint32_t layer;
+    } q[FL_DEV_QUEUE];
+    uint32_t n_q;
     fl_sched_stats st;
 };
 
@@ -417,10 +423,13 @@ int fl_sched_new(fl_sched **out, const fl_llama *m, fl_dev *dev, const fl_sched_
     return 0;
 }
 
+static int drain(fl_sched *s);
+
 void fl_sched_free(fl_sched *s)
 {
     if (!s)
         return;
+    drain(s); /* nothing may still use the buffers */
     for (uint32_t i = 0; i < s->n_bufs; i++)
         fl_dev_free(s->dev, &s->bufs[i]);
     free(s->bufs);
@@ -436,13 +445,60 @@ void fl_sched_free(fl_sched *s)
 
 /* ---- launches ------------------------------------------------------------------------------- */
 
-static int run(fl_sched *s, const fl_kernel_call *c, const char *what, uint32_t layer)
+/* Complete the oldest queued launch. */
+static int wait_one(fl_sched *s)
 {
     uint32_t kst = 0;
-    int rc = fl_dev_run(s->dev, c, s->o.timeout_ms, &kst);
-    s->st.launches[c->kernel]++;
-    if (rc)
+    const char *what = s->q[0].what;
+    uint32_t layer = s->q[0].layer;
+    int rc = fl_dev_wait(s->dev, s->o.timeout_ms, &kst);
+    if (rc == FLARE_ETIMEDOUT)
         return flare_error_prefix(rc, "layer %u %s", layer, what);
+    s->n_q--;
+    memmove(s->q, s->q + 1, s->n_q * sizeof s->q[0]);
+    return rc ? flare_error_prefix(rc, "layer %u %s", layer, what) : 0;
+}
+
+/* Complete every queued launch (before the host touches device memory); the first failure is
+   returned, the rest are still waited for so that the device is left idle. */
+static int drain(fl_sched *s)
+{
+    int first = 0;
+    char msg[512];
+    while (s->n_q) {
+        int rc = wait_one(s);
+        if (rc && !first) {
+            first = rc;
+            snprintf(msg, sizeof msg, "%s", flare_last_error());
+        }
+        if (rc == FLARE_ETIMEDOUT)
+            break;
+    }
+    return first ? flare_error(first, "%s", msg) : 0;
+}
+
+/* Queue a launch behind the ones in flight (each reads what its predecessors wrote, in order, so
+   a layer's kernels go back to back and the device overlaps them); wait for the oldest when the
+   device's queue is full. */
+static int run(fl_sched *s, const fl_kernel_call *c, const char *what, uint32_t layer)
+{
+    int rc = 0;
+    if (s->n_q >= fl_dev_queue_depth(s->dev) && (rc = wait_one(s))) {
+        drain(s);
+        return rc;
+    }
+    rc = fl_dev_launch(s->dev, c);
+    s->st.launches[c->kernel]++;
+    if (rc) {
+        rc = flare_error_prefix(rc, "layer %u %s", layer, what);
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", flare_last_error());
+        drain(s);
+        return flare_error(rc, "%s", msg);
+    }
+    s->q[s->n_q].what = what;
+    s->q[s->n_q].layer = layer;
+    s->n_q++;
     return 0;
 }
 
@@ -476,6 +532,9 @@ static int host_attention(fl_sched *s, const fl_attention_args *a, uint32_t laye
     double t0 = now_s();
     uint64_t nq = (uint64_t)a->n_head * a->head_dim, nk = (uint64_t)a->n_kv * a->head_dim;
     uint64_t in_bytes = (uint64_t)a->t * (nq + 2 * nk) * 4u, out_bytes = (uint64_t)a->t * nq * 4u;
+    int rc = drain(s);
+    if (rc)
+        return rc;
     if (fl_dev_read(s->dev, s->qkv, 0, s->qkvh, in_bytes))
         return flare_error_prefix(FLARE_EDEVICE, "layer %u attention on the host: reading q, k, "
                                   "v", layer);
@@ -500,6 +559,9 @@ static int host_attention(fl_sched *s, const fl_attention_args *a, uint32_t laye
 static int hook_out(fl_sched *s, const fl_dev_buf *b, uint32_t layer, uint32_t op, uint32_t t)
 {
     uint64_t bytes = (uint64_t)t * s->m->hp.n_embd * 4u;
+    int rc = drain(s);
+    if (rc)
+        return rc;
     if (fl_dev_read(s->dev, b, 0, s->xh, bytes))
         return flare_error_prefix(FLARE_EDEVICE, "layer %u: reading the residual stream", layer);
     s->st.read_bytes += bytes;
@@ -515,7 +577,12 @@ static int hook_out(fl_sched *s, const fl_dev_buf *b, uint32_t layer, uint32_t o
 static int hook_in(fl_sched *s, uint32_t layer, uint32_t t)
 {
     uint64_t bytes = (uint64_t)t * s->m->hp.n_embd * 4u;
-    if (!s->in_hook || !s->in_hook(s->in_user, layer, s->xh, t))
+    if (!s->in_hook)
+        return 0;
+    int rc = drain(s); /* the hook may replace x: the kernels before must be done with it */
+    if (rc)
+        return rc;
+    if (!s->in_hook(s->in_user, layer, s->xh, t))
         return 0;
     if (fl_dev_write(s->dev, s->x, 0, s->xh, bytes))
         return flare_error_prefix(FLARE_EDEVICE, "layer %u: writing the forced input", layer);
@@ -605,6 +672,8 @@ static int forward(fl_sched *s, const int32_t *tok, uint32_t t)
     if ((rc = mm(s, &s->out, hp->n_vocab, NULL, s->x, (uint64_t)(t - 1) * d * 4u,
                  norms + (uint64_t)(2 * hp->n_layer) * d * 4u, NULL, s->logits_d, 0, 1,
                  FL_QMM_NORM, hp->n_layer)))
+        return rc;
+    if ((rc = drain(s)))
         return rc;
     if (fl_dev_read(s->dev, s->logits_d, 0, s->logits, (uint64_t)hp->n_vocab * 4u))
         return flare_error_prefix(FLARE_EDEVICE, "reading the logits");

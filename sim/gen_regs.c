@@ -68,7 +68,7 @@ int main(int argc, char **argv)
                "/* verilator lint_off UNUSEDPARAM */\n\n");
     fprintf(f, "// ---- s_axi_control, ap_ctrl_hs ----\n");
     fprintf(f, "localparam integer FL_QMM_ADDR_BITS = %u; // byte address width\n", addr_bits);
-    offset(f, "FL_REG_CTRL", FL_REG_CTRL, "bit0 ap_start, bit1 ap_done, bit2 ap_idle, bit3 ap_ready");
+    offset(f, "FL_REG_CTRL", FL_REG_CTRL, "bit0 ap_start, bit1 ap_done, bit2 ap_idle, bit3 ap_ready, bit4 ap_continue");
     offset(f, "FL_REG_GIE", FL_REG_GIE, "bit0 global interrupt enable");
     offset(f, "FL_REG_IER", FL_REG_IER, "bit0 ap_done, bit1 ap_ready");
     offset(f, "FL_REG_ISR", FL_REG_ISR, "bit0 ap_done, bit1 ap_ready, toggle on write");
@@ -77,6 +77,7 @@ int main(int argc, char **argv)
     param(f, "FL_CTRL_DONE", 4, FL_CTRL_DONE, NULL);
     param(f, "FL_CTRL_IDLE", 4, FL_CTRL_IDLE, NULL);
     param(f, "FL_CTRL_READY", 4, FL_CTRL_READY, NULL);
+    param(f, "FL_CTRL_CONTINUE", 5, FL_CTRL_CONTINUE, NULL);
 
     fprintf(f, "\n// ---- qmatmul arguments (FL_QMATMUL_ARGS) ----\n");
 #define GEN_ARG(name, kind, off) arg(f, #name, FL_ARG_WORDS_##kind, off, #kind);

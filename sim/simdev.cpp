@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <algorithm>
 #include <string>
 
 #include "Vqmatmul_rtl.h"
@@ -43,6 +45,14 @@ struct ctl_pins {
     uint32_t rdata = 0, bresp = 0, rresp = 0;
 };
 
+/* a completed call: its status, or the error that ended it */
+struct completion {
+    bool ok;
+    uint32_t status;
+    uint64_t cycles;
+    std::string error;
+};
+
 struct simdev {
     mem_preset preset;
     uint64_t timeout = SIMDEV_DEFAULT_TIMEOUT;
@@ -61,9 +71,12 @@ struct simdev {
     uint64_t run_cycles = 0;  /* summed over completed and failed runs */
     uint64_t runs = 0;
     uint64_t last_cycles = 0;
-    uint64_t run_start = 0;
+    uint64_t last_done = 0;   /* cycle of the latest completion */
     double wall_s = 0;
-    bool running = false, need_reset = false;
+    bool need_reset = false;
+    bool done_seen = false;   /* a control-word read saw ap_done (the read cleared the latch) */
+    std::deque<uint64_t> started;  /* start cycle of each call handed over, not yet completed */
+    std::deque<completion> done_q; /* completed calls, oldest first, not yet waited for */
     std::string error;
 
     int fail(const std::string &what)
@@ -76,7 +89,14 @@ struct simdev {
     void reset();
     int reg_write(uint32_t off, uint32_t val);
     int reg_read(uint32_t off, uint32_t *val);
+    int read_ctrl(uint32_t *ctrl);
     bool ports_ok();
+    int service(uint32_t status_off);
+    void fail_all(const std::string &why);
+    uint64_t window_start() const
+    {
+        return started.empty() ? cycle : std::max(started.front(), last_done);
+    }
 };
 
 /* ---- ports ---- */
@@ -220,7 +240,7 @@ void simdev::reset()
     m->ap_rst_n = 1;
     new_ports(); /* the reset cycles' counters are kept, the port state is fresh */
     need_reset = false;
-    running = false;
+    done_seen = false;
 }
 
 /* ---- AXI4-Lite master: one access at a time ---- */
@@ -424,89 +444,174 @@ int simdev_reg_read(simdev *d, uint32_t off, uint32_t *val)
     return d->reg_read(off, val);
 }
 
-int simdev_start(simdev *d, const uint32_t *regs, uint32_t n_words)
+/* ---- runs: calls handed over with ap_start, completed in order ---- */
+int simdev::read_ctrl(uint32_t *ctrl)
 {
-    if (d->running)
-        return d->fail("start: a run is in progress (wait for it first)");
-    if (n_words > FL_KERNEL_REG_WORDS)
-        return d->fail("start: more register words than the control interface has");
-    if (d->need_reset)
-        d->reset();
-    d->error.clear();
-    auto t0 = std::chrono::steady_clock::now();
-    int rc = d->reg_write(FL_REG_GIE, 1);
-    if (!rc)
-        rc = d->reg_write(FL_REG_IER, 1);
-    for (uint32_t i = FL_REG_ARGS / 4u; !rc && i < n_words; i++)
-        rc = d->reg_write(i * 4u, regs[i]);
-    if (!rc) {
-        d->run_start = d->cycle;
-        rc = d->reg_write(FL_REG_CTRL, FL_CTRL_START);
+    int rc = reg_read(FL_REG_CTRL, ctrl);
+    if (!rc && (*ctrl & FL_CTRL_DONE))
+        done_seen = true;
+    return rc;
+}
+
+/* Every call still in the kernel ends with `why`; the kernel is reset before the next one. */
+void simdev::fail_all(const std::string &why)
+{
+    error = why;
+    while (!started.empty()) {
+        uint64_t c = cycle - window_start();
+        run_cycles += c;
+        done_q.push_back({false, 0, c, why});
+        last_done = cycle;
+        started.pop_front();
     }
-    d->wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    need_reset = true;
+}
+
+/* The interrupt pin is up: complete the oldest call as XRT does for an ap_ctrl_chain kernel
+ * (ap_done seen, status read, ISR cleared, ap_continue). 0, or -1 after fail_all. */
+int simdev::service(uint32_t status_off)
+{
+    char buf[160];
+    uint64_t done_cycle = cycle;
+    uint32_t ctrl = 0, st = 0;
+    int rc = read_ctrl(&ctrl);
+    if (!rc && !done_seen) {
+        std::snprintf(buf, sizeof buf, "interrupt without ap_done: control word 0x%x", ctrl);
+        rc = fail(buf);
+    }
+    if (!rc)
+        rc = reg_read(status_off, &st);
+    if (!rc)
+        rc = reg_write(FL_REG_ISR, 1);
+    if (!rc)
+        rc = reg_write(FL_REG_CTRL, FL_CTRL_CONTINUE);
+    if (!rc && !ports_ok())
+        rc = -1;
+    /* the last call handed over: nothing of the kernel may still be on the ports */
+    for (unsigned i = 0; !rc && started.size() == 1 && i < SIMDEV_N_PORTS; i++)
+        if (!port[i]->idle()) {
+            std::snprintf(buf, sizeof buf, "ap_done with AXI transactions open on %s",
+                          PORT_NAMES[i]);
+            rc = fail(buf);
+        }
     if (rc) {
-        d->need_reset = true;
+        fail_all(error);
         return -1;
     }
-    d->running = true;
+    done_seen = false;
+    uint64_t c = done_cycle - window_start();
+    run_cycles += c;
+    runs++;
+    last_done = done_cycle;
+    started.pop_front();
+    done_q.push_back({true, st, c, std::string()});
+    return 0;
+}
+
+int simdev_start(simdev *d, const uint32_t *regs, uint32_t n_words)
+{
+    if (n_words > FL_KERNEL_REG_WORDS)
+        return d->fail("start: more register words than the control interface has");
+    if (d->started.empty() && d->need_reset)
+        d->reset();
+    if (d->need_reset) /* calls of a failed sequence are still to be waited for */
+        return d->fail("start: the kernel failed (" + d->error + "); wait for the calls "
+                       "handed over before it first");
+    auto t0 = std::chrono::steady_clock::now();
+    Vqmatmul_rtl *m = d->m.get();
+    int rc = 0;
+    if (d->started.empty()) {
+        rc = d->reg_write(FL_REG_GIE, 1);
+        if (!rc)
+            rc = d->reg_write(FL_REG_IER, 1);
+    } else {
+        /* the kernel still holds the previous call's arguments until it takes them (ap_start
+           reads 0); complete calls meanwhile, or it may wait for our ap_continue */
+        uint32_t ctrl = FL_CTRL_START;
+        uint64_t since = d->cycle;
+        while (!rc && (ctrl & FL_CTRL_START)) {
+            if (m->__SYM__interrupt) {
+                if (d->service(FL_QMATMUL_REG_STATUS))
+                    break;
+                since = d->cycle;
+                if (d->started.empty())
+                    break;
+                continue;
+            }
+            if (d->cycle - since >= d->timeout) {
+                char buf[96];
+                std::snprintf(buf, sizeof buf,
+                              "timeout: ap_start not taken in %llu cycles",
+                              (unsigned long long)d->timeout);
+                d->fail_all(buf);
+                break;
+            }
+            rc = d->read_ctrl(&ctrl);
+            if (!rc && !d->ports_ok())
+                rc = -1;
+        }
+        if (rc)
+            d->fail_all(d->error);
+        if (d->need_reset) {
+            d->wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            return d->fail("start: " + d->error);
+        }
+    }
+    for (uint32_t i = FL_REG_ARGS / 4u; !rc && i < n_words; i++)
+        rc = d->reg_write(i * 4u, regs[i]);
+    uint64_t start = d->cycle;
+    if (!rc)
+        rc = d->reg_write(FL_REG_CTRL, FL_CTRL_START);
+    d->wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (rc) {
+        d->fail_all(d->error);
+        return -1;
+    }
+    d->started.push_back(start);
     return 0;
 }
 
 int simdev_wait(simdev *d, uint32_t status_off, uint32_t *status)
 {
-    if (!d->running)
+    if (d->done_q.empty() && d->started.empty())
         return d->fail("wait: no run started");
     auto t0 = std::chrono::steady_clock::now();
     Vqmatmul_rtl *m = d->m.get();
-    int rc = 0;
-    char buf[160];
-    while (!m->__SYM__interrupt) {
-        if (d->cycle - d->run_start >= d->timeout) {
+    while (d->done_q.empty()) {
+        if (m->__SYM__interrupt) {
+            d->service(status_off);
+            continue;
+        }
+        if (d->cycle - d->window_start() >= d->timeout) {
+            char buf[96];
             std::snprintf(buf, sizeof buf, "timeout after %llu cycles",
                           (unsigned long long)d->timeout);
-            rc = d->fail(buf);
+            d->fail_all(buf);
             break;
         }
         d->tick();
-        if (!d->ports_ok()) {
-            rc = -1;
-            break;
-        }
+        if (!d->ports_ok())
+            d->fail_all(d->error);
     }
-    uint64_t cycles = d->cycle - d->run_start;
-    uint32_t ctrl = 0;
-    if (!rc)
-        rc = d->reg_read(FL_REG_CTRL, &ctrl);
-    if (!rc && !(ctrl & FL_CTRL_DONE)) {
-        std::snprintf(buf, sizeof buf,
-                      "interrupt without ap_done: control word 0x%x after %llu cycles", ctrl,
-                      (unsigned long long)cycles);
-        rc = d->fail(buf);
-    }
-    if (!rc)
-        rc = d->reg_read(status_off, status);
-    if (!rc)
-        rc = d->reg_write(FL_REG_ISR, 1);
-    if (!rc && !d->ports_ok())
-        rc = -1;
-    for (unsigned i = 0; !rc && i < SIMDEV_N_PORTS; i++)
-        if (!d->port[i]->idle()) {
-            std::snprintf(buf, sizeof buf, "ap_done with AXI transactions open on %s",
-                          PORT_NAMES[i]);
-            rc = d->fail(buf);
-        }
-    d->running = false;
-    d->last_cycles = cycles;
-    d->run_cycles += cycles;
-    d->runs += rc == 0;
-    if (rc)
-        d->need_reset = true;
 #if VM_TRACE
     if (d->tfp)
         d->tfp->flush();
 #endif
     d->wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return rc;
+    completion c = d->done_q.front();
+    d->done_q.pop_front();
+    d->last_cycles = c.cycles;
+    if (!c.ok) {
+        d->error = c.error;
+        return -1;
+    }
+    *status = c.status;
+    return 0;
+}
+
+uint32_t simdev_outstanding(const simdev *d)
+{
+    return (uint32_t)(d->started.size() + d->done_q.size());
 }
 
 uint64_t simdev_last_cycles(const simdev *d)

@@ -4,16 +4,23 @@
  * on s_axi_control that reads and writes registers the way a driver does.
  *
  * A C API (usable from C and C++), single-threaded per device; libflare_xrtsim.so
- * (sim/xrtsim.cpp) builds the XRT C API on it. A run:
- *     simdev_start(d, regs, n)   GIE = 1, IER = ap_done, the argument words, ap_start = 1
- *     simdev_wait(d, off, &st)   clock until the `interrupt` pin rises (ap_done through
- *                                GIE/IER/ISR, as XRT waits for a kernel), then read the control
- *                                word (ap_done must be set), the status word at `off`, and
- *                                clear ISR by writing 1 (toggle-on-write)
- * The run's cycles count from the cycle ap_start is written until the interrupt is seen. A run
- * ends with an error (-1, simdev_error() says why) on the cycle timeout, an AXI protocol error
- * of the memory model, a control register that does not answer, or AXI transactions still open
- * at ap_done; the next simdev_start then resets the kernel (ap_rst_n low for 16 cycles).
+ * (sim/xrtsim.cpp) builds the XRT C API on it. The kernel is an ap_ctrl_chain kernel (it takes
+ * the next call while one runs); the harness drives it as XRT does:
+ *     simdev_start(d, regs, n)   the first call: GIE = 1, IER = ap_done; a later one: poll the
+ *                                control word until the kernel has taken the previous call's
+ *                                arguments (ap_start reads 0), completing calls meanwhile;
+ *                                then the argument words and ap_start = 1
+ *     simdev_wait(d, off, &st)   the oldest call not yet waited for: clock until the
+ *                                `interrupt` pin rises (ap_done through GIE/IER/ISR), read the
+ *                                control word (ap_done must be set), the status word at `off`,
+ *                                clear ISR by writing 1 (toggle-on-write), write ap_continue
+ * Calls complete in order. A call's cycles count from its ap_start write, or from the previous
+ * call's completion if that is later, to its interrupt: back to back, the cycles of a sequence
+ * add up to its span. A run ends with an error (-1, simdev_error() says why) on the cycle
+ * timeout, an AXI protocol error of the memory model, a control register that does not answer,
+ * or AXI transactions still open at the ap_done of the last call handed over; every call still
+ * in the kernel then ends with that error and the next simdev_start, once they are waited for,
+ * resets the kernel (ap_rst_n low for 16 cycles).
  *
  * Memory presets (per port; every port has its own bandwidth):
  *   ddr4  64 bytes/cycle read and write, read latency 80 cycles, nominal clock 300 MHz
@@ -70,7 +77,9 @@ int simdev_reg_read(simdev *d, uint32_t off, uint32_t *val);
  * [FL_REG_ARGS / 4, n_words) are written. */
 int simdev_start(simdev *d, const uint32_t *regs, uint32_t n_words);
 int simdev_wait(simdev *d, uint32_t status_off, uint32_t *status);
-/* cycles of the last run (start to interrupt) */
+/* calls handed over and not yet waited for */
+uint32_t simdev_outstanding(const simdev *d);
+/* cycles of the call the last simdev_wait completed */
 uint64_t simdev_last_cycles(const simdev *d);
 
 /* Cumulative counters since open, in the layout of sim/xrtsim.h (ports gmem0..gmem5). */

@@ -26,6 +26,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -87,7 +88,9 @@ struct device_obj {
     simdev *sd = nullptr;
     axi_mem host = axi_mem::sparse(SIMDEV_MEM_BASE, SIMDEV_BANKS * SIMDEV_BANK_BYTES);
     std::map<uint64_t, uint64_t> free_ranges[SIMDEV_BANKS]; /* start -> bytes */
-    run_obj *active = nullptr;                              /* run in flight, if any */
+    std::deque<run_obj *> inflight; /* runs started, not yet completed, oldest first */
+    unsigned cu_opens = 0;          /* kernel handles open on the compute unit */
+    bool cu_exclusive = false;      /* one of them exclusively */
     uint64_t next_run_id = 1;
     ~device_obj() { simdev_close(sd); }
 };
@@ -126,6 +129,7 @@ struct bo_obj {
 
 struct kernel_obj {
     std::shared_ptr<device_obj> dev;
+    bool exclusive = false;
 };
 
 struct run_obj {
@@ -180,23 +184,24 @@ static T *lookup(std::unordered_map<uintptr_t, std::shared_ptr<T>> &m, void *h, 
 }
 
 /* ---- runs ---- */
-/* Finish a run in flight: simulate to the interrupt, keep the status. */
+/* Finish a run in flight: the kernel completes calls in order, so every run started before it
+   completes first (simulate to each interrupt, keep each status). */
 static void run_finish(run_obj *r)
 {
-    if (r->state != ERT_CMD_STATE_RUNNING)
-        return;
     device_obj *d = r->dev.get();
-    uint32_t st = 0;
-    if (simdev_wait(d->sd, FL_QMATMUL_REG_STATUS, &st) == 0) {
-        r->state = ERT_CMD_STATE_COMPLETED;
-        r->status = st;
-        r->have_status = true;
-    } else {
-        r->state = ERT_CMD_STATE_ERROR;
-        r->error = "run " + std::to_string(r->id) + ": " + simdev_error(d->sd);
+    while (r->state == ERT_CMD_STATE_RUNNING && !d->inflight.empty()) {
+        run_obj *o = d->inflight.front();
+        d->inflight.pop_front();
+        uint32_t st = 0;
+        if (simdev_wait(d->sd, FL_QMATMUL_REG_STATUS, &st) == 0) {
+            o->state = ERT_CMD_STATE_COMPLETED;
+            o->status = st;
+            o->have_status = true;
+        } else {
+            o->state = ERT_CMD_STATE_ERROR;
+            o->error = "run " + std::to_string(o->id) + ": " + simdev_error(d->sd);
+        }
     }
-    if (d->active == r)
-        d->active = nullptr;
 }
 
 /* ---- the extension (sim/xrtsim.h) ---- */
@@ -394,37 +399,88 @@ API int xrtDeviceGetXclbinUUID(xrtDeviceHandle dhdl, xuid_t out)
 }
 
 /* ---- kernel ---- */
-API xrtKernelHandle xrtPLKernelOpen(xrtDeviceHandle dhdl, const xuid_t xclbin_uuid,
-                                    const char *name)
+static xrtKernelHandle kernel_open(xrtDeviceHandle dhdl, const xuid_t xclbin_uuid,
+                                   const char *name, bool exclusive, const char *fn)
 {
-    std::lock_guard<std::mutex> lk(g_mu);
     auto it = g_devs.find((uintptr_t)dhdl);
-    if (!lookup(g_devs, dhdl, "xrtPLKernelOpen", "device"))
+    if (!lookup(g_devs, dhdl, fn, "device"))
         return nullptr;
     if (!xclbin_uuid || std::memcmp(xclbin_uuid, SIM_UUID, sizeof(xuid_t))) {
-        set_err(EINVAL, "xrtPLKernelOpen: the xclbin UUID is not the loaded one "
-                "(xrtDeviceGetXclbinUUID gives it)");
+        set_err(EINVAL, "%s: the xclbin UUID is not the loaded one "
+                "(xrtDeviceGetXclbinUUID gives it)", fn);
         return nullptr;
     }
     size_t nl = std::strlen(KERNEL_NAME);
     if (!name || std::strncmp(name, KERNEL_NAME, nl) || (name[nl] && name[nl] != ':')) {
-        set_err(ENOENT, "xrtPLKernelOpen: no kernel '%s': the simulated xclbin has only %s",
+        set_err(ENOENT, "%s: no kernel '%s': the simulated xclbin has only %s", fn,
                 name ? name : "(null)", KERNEL_NAME);
+        return nullptr;
+    }
+    device_obj *d = it->second.get();
+    /* as XRT: an exclusive open needs the compute unit unopened, and excludes every other */
+    if (d->cu_exclusive || (exclusive && d->cu_opens)) {
+        set_err(EBUSY, "%s: the compute unit of %s is already open%s", fn, KERNEL_NAME,
+                d->cu_exclusive ? " exclusively" : " (an exclusive open needs it unopened)");
         return nullptr;
     }
     std::shared_ptr<kernel_obj> k(new kernel_obj);
     k->dev = it->second;
+    k->exclusive = exclusive;
+    d->cu_opens++;
+    d->cu_exclusive = exclusive;
     void *h = new_handle(TAG_KERNEL);
     g_kernels[(uintptr_t)h] = k;
     return h;
 }
 
+API xrtKernelHandle xrtPLKernelOpen(xrtDeviceHandle dhdl, const xuid_t xclbin_uuid,
+                                    const char *name)
+{
+    std::lock_guard<std::mutex> lk(g_mu);
+    return kernel_open(dhdl, xclbin_uuid, name, false, "xrtPLKernelOpen");
+}
+
+API xrtKernelHandle xrtPLKernelOpenExclusive(xrtDeviceHandle dhdl, const xuid_t xclbin_uuid,
+                                             const char *name)
+{
+    std::lock_guard<std::mutex> lk(g_mu);
+    return kernel_open(dhdl, xclbin_uuid, name, true, "xrtPLKernelOpenExclusive");
+}
+
 API int xrtKernelClose(xrtKernelHandle khdl)
 {
     std::lock_guard<std::mutex> lk(g_mu);
-    if (!lookup(g_kernels, khdl, "xrtKernelClose", "kernel"))
+    kernel_obj *k = lookup(g_kernels, khdl, "xrtKernelClose", "kernel");
+    if (!k)
         return -1;
+    k->dev->cu_opens--;
+    if (k->exclusive)
+        k->dev->cu_exclusive = false;
     g_kernels.erase((uintptr_t)khdl);
+    return 0;
+}
+
+/* A register of the kernel's s_axi_control, read as the card's driver does (some cycles). */
+API int xrtKernelReadRegister(xrtKernelHandle khdl, uint32_t offset, uint32_t *datap)
+{
+    std::lock_guard<std::mutex> lk(g_mu);
+    kernel_obj *k = lookup(g_kernels, khdl, "xrtKernelReadRegister", "kernel");
+    if (!k)
+        return -1;
+    if (!k->exclusive) {
+        set_err(EPERM, "xrtKernelReadRegister: the kernel was not opened exclusively "
+                "(xrtPLKernelOpenExclusive)");
+        return -1;
+    }
+    if (!datap || offset % 4u || offset >= FL_QMATMUL_REG_END) {
+        set_err(EINVAL, "xrtKernelReadRegister: offset 0x%x: expected a word offset below 0x%x "
+                "and a result pointer", offset, FL_QMATMUL_REG_END);
+        return -1;
+    }
+    if (simdev_reg_read(k->dev->sd, offset, datap) != 0) {
+        set_err(EIO, "xrtKernelReadRegister: %s", simdev_error(k->dev->sd));
+        return -1;
+    }
     return 0;
 }
 
@@ -581,9 +637,9 @@ API int xrtBOSync(xrtBufferHandle bhdl, enum xclBOSyncDirection dir, size_t size
         return -1;
     }
     device_obj *d = b->store->dev.get();
-    /* the kernel may still be writing: a sync from the device waits for the run in flight */
-    if (d->active)
-        run_finish(d->active);
+    /* the kernel may still be reading or writing: a sync waits for every run in flight */
+    if (!d->inflight.empty())
+        run_finish(d->inflight.back());
     static uint8_t buf[1u << 16];
     uint64_t a = b->addr + offset, n = size;
     while (n) {
@@ -668,10 +724,12 @@ API int xrtRunStart(xrtRunHandle rhdl)
     if (!r)
         return -1;
     device_obj *d = r->dev.get();
-    if (d->active) /* the kernel takes calls in order: finish the one in flight */
-        run_finish(d->active);
+    if (r->state == ERT_CMD_STATE_RUNNING) /* started again: its previous call completes first */
+        run_finish(r);
     r->have_status = false;
     r->error.clear();
+    /* the kernel takes the call as soon as it has room (ap_ctrl_chain): calls started before
+       may still be running */
     if (simdev_start(d->sd, r->regs, FL_QMATMUL_REG_END / 4u) != 0) {
         r->state = ERT_CMD_STATE_ERROR;
         r->error = "run " + std::to_string(r->id) + ": " + simdev_error(d->sd);
@@ -679,7 +737,7 @@ API int xrtRunStart(xrtRunHandle rhdl)
         return -1;
     }
     r->state = ERT_CMD_STATE_RUNNING;
-    d->active = r;
+    d->inflight.push_back(r);
     return 0;
 }
 

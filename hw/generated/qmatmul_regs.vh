@@ -6,7 +6,7 @@
 
 // ---- s_axi_control, ap_ctrl_hs ----
 localparam integer FL_QMM_ADDR_BITS = 7; // byte address width
-localparam integer FL_REG_CTRL = 'h00; // bit0 ap_start, bit1 ap_done, bit2 ap_idle, bit3 ap_ready
+localparam integer FL_REG_CTRL = 'h00; // bit0 ap_start, bit1 ap_done, bit2 ap_idle, bit3 ap_ready, bit4 ap_continue
 localparam integer FL_REG_GIE = 'h04; // bit0 global interrupt enable
 localparam integer FL_REG_IER = 'h08; // bit0 ap_done, bit1 ap_ready
 localparam integer FL_REG_ISR = 'h0C; // bit0 ap_done, bit1 ap_ready, toggle on write
@@ -15,6 +15,7 @@ localparam [3:0] FL_CTRL_START = 4'h1;
 localparam [3:0] FL_CTRL_DONE = 4'h2;
 localparam [3:0] FL_CTRL_IDLE = 4'h4;
 localparam [3:0] FL_CTRL_READY = 4'h8;
+localparam [4:0] FL_CTRL_CONTINUE = 5'h10;
 
 // ---- qmatmul arguments (FL_QMATMUL_ARGS) ----
 localparam integer FL_QMM_ARG_W = 'h10; // ADDR, 2 words (low first)

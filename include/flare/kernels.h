@@ -32,7 +32,10 @@ enum fl_kernel {
     FL_KERNEL_COUNT = 2,
 };
 
-/* ---- control registers (ap_ctrl_hs) ---- */
+/* ---- control registers (ap_ctrl_chain, XRT's pipelined kernel: hw/README.md) ----
+ * ap_start is held until the kernel takes the arguments (ap_ready); the kernel may take the
+ * next call while one runs. Each completed call raises ap_done and leaves its status in the
+ * status register until the host writes ap_continue; no later call completes before that. */
 #define FL_REG_CTRL 0x00u
 #define FL_REG_GIE 0x04u
 #define FL_REG_IER 0x08u
@@ -42,6 +45,7 @@ enum fl_kernel {
 #define FL_CTRL_DONE 0x2u
 #define FL_CTRL_IDLE 0x4u
 #define FL_CTRL_READY 0x8u
+#define FL_CTRL_CONTINUE 0x10u /* write 1: acknowledge the completed call */
 
 /* ---- numerics constants (docs/numerics.md) ---- */
 #define FL_NUM_LANES 8u /* fp32 sums run in 8 interleaved lanes, then a fixed tree */

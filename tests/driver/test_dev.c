@@ -167,7 +167,10 @@ Test(dev, launch_errors)
     c.kernel = FL_KERNEL_QMATMUL;
     c.u.qmm.k = 33;
     cr_assert_eq(fl_dev_launch(d, &c), 0, "%s", fl_dev_last_error(d));
-    cr_assert_eq(fl_dev_launch(d, &c), FLARE_EINVAL, "second launch while one is outstanding");
+    float yb[2];
+    cr_assert_eq(fl_dev_read(d, &by, 0, yb, sizeof yb), FLARE_EINVAL, "read while outstanding");
+    cr_assert(strstr(fl_dev_last_error(d), "outstanding"), "%s", fl_dev_last_error(d));
+    cr_assert_eq(fl_dev_run(d, &c, 10, &ks), FLARE_EINVAL, "run while one is outstanding");
     cr_assert_eq(fl_dev_wait(d, 10, &ks), FLARE_EDEVICE);
     cr_assert_eq(ks, FL_KST_BAD_SHAPE);
     cr_assert(strstr(fl_dev_last_error(d), "status 2 (bad shape)"), "%s", fl_dev_last_error(d));
