@@ -11,13 +11,19 @@
  *   - Buffers: a device range (4 KiB aligned) in bank `grp` (0..31, own address range each,
  *     sim/simdev.h) plus a host shadow; xrtBOWrite/xrtBORead touch the shadow, xrtBOSync copies
  *     between shadow and device memory, as on a card. Sub-buffers share the parent's storage.
- *     Every argument memory group (xrtKernelArgGroupId) is 0; any bank works for any port.
- *   - xrtRunStart writes the argument registers through s_axi_control and sets ap_start;
- *     xrtRunWaitFor (and xrtRunState) clocks the model until the kernel's interrupt (ap_done),
- *     reads the status register and keeps it (flsim_run_status). Deterministic, one thread:
- *     timeout_ms is not used; the cycle timeout (flsim_configure timeout=) ends a run with
- *     ERT_CMD_STATE_ERROR, as does an AXI protocol error. Starting a run while another run of
- *     the same device is in flight completes that one first (the kernel runs calls in order).
+ *   - Every argument memory group (xrtKernelArgGroupId) is 0; any bank works for any port.
+ *   - The kernel is an ap_ctrl_chain kernel: xrtRunStart hands the call over as XRT does (once
+ *     the kernel has taken the previous call's arguments: ap_start reads 0; calls completing
+ *     meanwhile are serviced), so runs started back to back overlap in the kernel; they
+ *     complete in start order. xrtRunWaitFor (and xrtRunState) clocks the model until the run's
+ *     ap_done (the interrupt), whose status register is read before ap_continue and kept
+ *     (flsim_run_status). Deterministic, one thread: timeout_ms is not used; the cycle timeout
+ *     (flsim_configure timeout=) ends a run with ERT_CMD_STATE_ERROR, as does an AXI protocol
+ *     error (every run still in the kernel then ends so). Starting a run object that is still
+ *     in flight completes it first. xrtBOSync waits for every run in flight.
+ *   - xrtPLKernelOpenExclusive / xrtKernelReadRegister as on a card: an exclusive open needs
+ *     the compute unit unopened and keeps every other open out; registers are read through
+ *     s_axi_control only on an exclusive handle.
  *   - Handles are never-reused tagged ids checked on every call: a wrong, stale or
  *     wrong-kind handle gives an error (-1, NULL, 0 or ERT_CMD_STATE_ERROR; errno EINVAL),
  *     never a crash. Errors set errno and flsim_last_error() (thread-local). One global lock

@@ -211,7 +211,28 @@ Test(xrtsim, kernels_and_xclbin)
     cr_assert(strstr(ERR, "UUID"), "%s", ERR);
     xrtKernelHandle k = A.x.xrtPLKernelOpen(d, u1, "fl_qmatmul:{fl_qmatmul_1}");
     cr_assert(k, "%s", ERR);
+    /* registers need an exclusive open, which needs the compute unit unopened */
+    uint32_t v = 0;
+    cr_assert_eq(A.x.xrtKernelReadRegister(k, FL_QMATMUL_REG_STATUS, &v), -1);
+    cr_assert(strstr(ERR, "not opened exclusively"), "%s", ERR);
+    cr_assert(A.x.xrtPLKernelOpenExclusive(d, u1, "fl_qmatmul") == NULL);
+    cr_assert(strstr(ERR, "already open"), "%s", ERR);
+    xrtKernelHandle k2 = A.x.xrtPLKernelOpen(d, u1, "fl_qmatmul");
+    cr_assert(k2, "a second shared open: %s", ERR);
+    cr_assert_eq(A.x.xrtKernelClose(k2), 0);
     cr_assert_eq(A.x.xrtKernelClose(k), 0);
+    xrtKernelHandle ke = A.x.xrtPLKernelOpenExclusive(d, u1, "fl_qmatmul");
+    cr_assert(ke, "%s", ERR);
+    cr_assert(A.x.xrtPLKernelOpen(d, u1, "fl_qmatmul") == NULL, "excluded");
+    cr_assert(strstr(ERR, "exclusively"), "%s", ERR);
+    /* the register file as the kernel left it after reset: idle, no argument written */
+    cr_assert_eq(A.x.xrtKernelReadRegister(ke, FL_REG_CTRL, &v), 0, "%s", ERR);
+    cr_assert_eq(v & (FL_CTRL_IDLE | FL_CTRL_START), FL_CTRL_IDLE, "control word 0x%x", v);
+    cr_assert_eq(A.x.xrtKernelReadRegister(ke, FL_QMATMUL_REG_STATUS + 2, &v), -1, "unaligned");
+    cr_assert_eq(A.x.xrtKernelReadRegister(ke, FL_QMATMUL_REG_END, &v), -1, "past the end");
+    cr_assert_eq(A.x.xrtKernelReadRegister(ke, FL_REG_CTRL, NULL), -1);
+    cr_assert_eq(A.x.xrtKernelReadRegister((xrtKernelHandle)d, FL_REG_CTRL, &v), -1);
+    cr_assert_eq(A.x.xrtKernelClose(ke), 0);
     cr_assert_eq(A.x.xrtDeviceClose(d), 0);
 }
 
