@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,4 +78,23 @@ fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint6
     fl_model *m = NULL;
     cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
     return m;
+}
+
+int t_xrt_over_sim(const char *tag, char *uri, size_t uri_len, char *xclbin, size_t xclbin_len)
+{
+    char lib[1024];
+    snprintf(lib, sizeof lib, "%s", FLARE_BIN);
+    char *slash = strrchr(lib, '/');
+    snprintf(slash ? slash + 1 : lib, sizeof lib - (size_t)(slash ? slash + 1 - lib : 0),
+             "libflare_xrtsim.so");
+    if (access(lib, R_OK) != 0)
+        return -1;
+    setenv("FLARE_XRT_LIB", lib, 1);
+    snprintf(xclbin, xclbin_len, "%s/%s_%d.xclbin", FLARE_TMPDIR, tag, (int)getpid());
+    FILE *f = fopen(xclbin, "wb");
+    cr_assert(f, "cannot create %s", xclbin);
+    fputs("not a real xclbin: the simulator only checks that it can be read\n", f);
+    fclose(f);
+    snprintf(uri, uri_len, "xrt:0:xclbin=%s", xclbin);
+    return 0;
 }

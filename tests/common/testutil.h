@@ -26,4 +26,10 @@ int32_t t_argmax(const float *x, size_t n);
 fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint64_t seed,
                        char *path, size_t path_len);
 
+/* The xrt backend's card path over the simulator's XRT API: points FLARE_XRT_LIB at
+ * libflare_xrtsim.so beside FLARE_BIN, writes a stand-in xclbin (tag in its name) to
+ * FLARE_TMPDIR and puts "xrt:0:xclbin=FILE" in uri and the file's path in xclbin. Returns 0, or
+ * -1 when the library is not built (the caller skips). */
+int t_xrt_over_sim(const char *tag, char *uri, size_t uri_len, char *xclbin, size_t xclbin_len);
+
 #endif

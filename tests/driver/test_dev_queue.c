@@ -167,21 +167,10 @@ Test(dev_queue, sim_chain_overlapped_bit_exact, .timeout = 300)
    time) over the simulator's implementation of XRT's C API. */
 Test(dev_queue, xrt_path_status_register, .timeout = 300)
 {
-    char lib[1024];
-    snprintf(lib, sizeof lib, "%s", FLARE_BIN);
-    char *slash = strrchr(lib, '/');
-    snprintf(slash ? slash + 1 : lib, sizeof lib - (size_t)(slash ? slash + 1 - lib : 0),
-             "libflare_xrtsim.so");
-    if (access(lib, R_OK) != 0)
-        cr_skip_test("%s is not built (make builds it where verilator is installed)", lib);
-    setenv("FLARE_XRT_LIB", lib, 1);
     char xclbin[512], uri[600];
-    snprintf(xclbin, sizeof xclbin, "%s/devqueue_%d.xclbin", FLARE_TMPDIR, (int)getpid());
-    FILE *f = fopen(xclbin, "wb");
-    cr_assert(f);
-    fputs("the simulator only checks that this file can be read\n", f);
-    fclose(f);
-    snprintf(uri, sizeof uri, "xrt:0:xclbin=%s", xclbin);
+    if (t_xrt_over_sim("devqueue", uri, sizeof uri, xclbin, sizeof xclbin))
+        cr_skip_test("libflare_xrtsim.so is not built (make builds it where verilator is "
+                     "installed)");
     fl_dev *d;
     cr_assert_eq(fl_dev_open(uri, &d), 0, "%s", flare_last_error());
     cr_assert_eq(fl_dev_queue_depth(d), 1, "a card queues one launch (status register)");

@@ -316,32 +316,20 @@ Test(dev_xrt, sim_close_with_launch_outstanding, .timeout = 60)
     free(w);
 }
 
-/* The xrt backend's own path (xclbin loading, no status register: a card), driven through the
- * simulator's implementation of the same XRT C API (FLARE_XRT_LIB points at it). */
+/* The xrt backend's own path (xclbin loading, status register, counters by regions: a
+ * card), driven through the simulator's implementation of the same XRT C API. */
 Test(dev_xrt, xrt_path_over_the_simulators_api, .timeout = 60)
 {
-    char lib[1024];
-    snprintf(lib, sizeof lib, "%s", FLARE_BIN);
-    char *slash = strrchr(lib, '/');
-    snprintf(slash ? slash + 1 : lib, sizeof lib - (size_t)(slash ? slash + 1 - lib : 0),
-             "libflare_xrtsim.so");
-    if (access(lib, R_OK) != 0)
-        cr_skip_test("%s is not built (make builds it where verilator is installed)", lib);
-    setenv("FLARE_XRT_LIB", lib, 1);
+    char xclbin[512], uri[600];
+    if (t_xrt_over_sim("devxrt", uri, sizeof uri, xclbin, sizeof xclbin))
+        cr_skip_test("libflare_xrtsim.so is not built (make builds it where verilator is "
+                     "installed)");
     fl_dev *d = NULL;
     cr_assert_eq(fl_dev_open("xrt:0", &d), FLARE_EINVAL);
     cr_assert(strstr(flare_last_error(), "xclbin=FILE is required"), "%s", flare_last_error());
     cr_assert_eq(fl_dev_open("xrt:0:xclbin=/nonexistent/flare.xclbin", &d), FLARE_EDEVICE);
     cr_assert(strstr(flare_last_error(), "xclbin=/nonexistent/flare.xclbin"), "%s",
               flare_last_error());
-    char xclbin[512];
-    snprintf(xclbin, sizeof xclbin, "%s/devxrt_%d.xclbin", FLARE_TMPDIR, (int)getpid());
-    FILE *f = fopen(xclbin, "wb");
-    cr_assert(f);
-    fputs("not a real xclbin: the simulator only checks that it can be read\n", f);
-    fclose(f);
-    char uri[600];
-    snprintf(uri, sizeof uri, "xrt:0:xclbin=%s", xclbin);
     cr_assert_eq(fl_dev_open(uri, &d), 0, "%s", flare_last_error());
     cr_assert_eq(fl_dev_supports(d, FL_KERNEL_ATTENTION), 0);
     const uint32_t n = 48, k = 128;
