@@ -157,6 +157,7 @@ SIM_MODELS := $(SIM)/fp32_add/Vtb $(SIM)/fp32_mul/Vtb $(SIM)/int32_to_fp32/Vtb \
               $(SIM)/fp32_to_fp16/Vtb $(SIM)/fp32_exp/Vtb $(SIM)/q8_quant32/Vtb \
               $(SIM)/lanesumw_w2_lat4/Vtb $(SIM)/lanesumw_w4_lat2/Vtb \
               $(SIM)/axi_mem/Vtb $(SIM)/axi_rd_w512/Vtb $(SIM)/axi_rd_w64/Vtb \
+              $(SIM)/axi_rdq_w512/Vtb $(SIM)/axi_rdq_w64/Vtb \
               $(SIM)/qmatmul_w512/Vtb $(SIM)/qmatmul_w64/Vtb $(SIM)/qmatmul_rtl/Vtb \
               $(SIM)/qmm_xprep_w512/Vtb $(SIM)/qmm_xprep_w64/Vtb \
               $(SIM)/qmm_epi_w512/Vtb $(SIM)/qmm_epi_w64/Vtb $(SIM)/fp32_div_pipe/Vtb
@@ -257,17 +258,28 @@ $(SIM)/axi_rd_w%/Vtb: $(AXI_RD_SRC)
 	    -GDATA_W=$(word 1,$(AXI_RD_$*)) -GMAX_BURST=$(word 2,$(AXI_RD_$*)) -GMAX_OUT=$(word 3,$(AXI_RD_$*)) \
 	    -GFIFO_LOG2=$(word 4,$(AXI_RD_$*)) hw/axi_rd_stream.v $(CURDIR)/sim/tb_axi_rd.cpp $(CURDIR)/sim/axi_mem.cpp \
 	    >$(SIM)/axi_rd_w$*.log 2>&1 || { cat $(SIM)/axi_rd_w$*.log; exit 1; }
+# The queued two-beat read master of the qmatmul weight streams (hw/axi_rd_queue.v), the
+# same testbench with -DTB_QUEUE, at the two widths with the kernel's FIFO depth (2^9 beats).
+AXI_RDQ_SRC := hw/axi_rd_queue.v sim/tb_axi_rd.cpp $(AXI_MEM_SRC)
+AXI_RDQ_512 := 512 64 4 9
+AXI_RDQ_64  := 64 256 2 9
+$(SIM)/axi_rdq_w%/Vtb: $(AXI_RDQ_SRC)
+	@mkdir -p $(SIM)
+	$(call VL_BUILD,-DTB_QUEUE -DTB_DATA_W=$(word 1,$(AXI_RDQ_$*)) -DTB_MAX_OUT=$(word 3,$(AXI_RDQ_$*)),axi_rd_queue,axi_rdq_w$*) \
+	    -GDATA_W=$(word 1,$(AXI_RDQ_$*)) -GMAX_BURST=$(word 2,$(AXI_RDQ_$*)) -GMAX_OUT=$(word 3,$(AXI_RDQ_$*)) \
+	    -GFIFO_LOG2=$(word 4,$(AXI_RDQ_$*)) hw/axi_rd_queue.v $(CURDIR)/sim/tb_axi_rd.cpp $(CURDIR)/sim/axi_mem.cpp \
+	    >$(SIM)/axi_rdq_w$*.log 2>&1 || { cat $(SIM)/axi_rdq_w$*.log; exit 1; }
 
 # The qmatmul datapath (hw/qmatmul_core.v with the prologue hw/qmm_*.v) on six AXI4 ports of
 # the memory model, against fl_qmatmul (hls/qmatmul.c, hls/native.c and common/error.c compiled
 # as for the library, linked in), at 512 bits (WAYS 8) and 64 bits (WAYS 4, so both lane-slot
 # layouts are tested). QMM_HW: every file the datapath may use
 # (verilator elaborates only what the top instantiates).
-QMM_HW     := hw/qmatmul_core.v $(sort $(wildcard hw/qmm_*.v)) hw/axi_rd_stream.v \
+QMM_HW     := hw/qmatmul_core.v $(sort $(wildcard hw/qmm_*.v)) hw/axi_rd_stream.v hw/axi_rd_queue.v \
               hw/axi_wr_words.v hw/q8_quant32.v hw/q8_rne_clamp.v hw/qblock_decode.v \
               hw/qblock_dot.v hw/q8_mac32.v $(sort $(wildcard hw/fp/*.v))
 QMM_C      := $(OBJ)/hls/qmatmul.o $(OBJ)/hls/native.o $(OBJ)/common/error.o
-$(SIM)/qmatmul_w%/Vtb: $(QMM_HW) $(HW_REGS) sim/tb_qmatmul.cpp $(AXI_MEM_SRC) $(QMM_C)
+$(SIM)/qmatmul_w%/Vtb: $(QMM_HW) $(HW_REGS) sim/tb_qmatmul.cpp sim/tb_qmatmul_host.h $(AXI_MEM_SRC) $(QMM_C)
 	@mkdir -p $(SIM)
 	$(call VL_BUILD,-DTB_DATA_W=$*,qmatmul_core,qmatmul_w$*) -GDATA_W=$* $(if $(filter 64,$*),-GWAYS=4) $(QMM_HW) \
 	    $(CURDIR)/sim/tb_qmatmul.cpp $(CURDIR)/sim/axi_mem.cpp $(abspath $(QMM_C)) \
@@ -275,7 +287,7 @@ $(SIM)/qmatmul_w%/Vtb: $(QMM_HW) $(HW_REGS) sim/tb_qmatmul.cpp $(AXI_MEM_SRC) $(
 
 # The same against the kernel top (register file + datapath), driven through s_axi_control.
 $(SIM)/qmatmul_rtl/Vtb: hw/qmatmul_rtl.v hw/qmatmul_ctrl.v hw/axil_ctrl.v $(QMM_HW) $(HW_REGS) \
-    sim/tb_qmatmul.cpp $(AXI_MEM_SRC) $(QMM_C) include/flare/kernels.h
+    sim/tb_qmatmul.cpp sim/tb_qmatmul_host.h $(AXI_MEM_SRC) $(QMM_C) include/flare/kernels.h
 	@mkdir -p $(SIM)
 	$(call VL_BUILD,-DTB_DATA_W=512 -DTB_KERNEL_TOP,qmatmul_rtl) hw/qmatmul_rtl.v hw/qmatmul_ctrl.v \
 	    hw/axil_ctrl.v $(QMM_HW) $(CURDIR)/sim/tb_qmatmul.cpp $(CURDIR)/sim/axi_mem.cpp \

@@ -1,9 +1,14 @@
-// hw/axil_ctrl.v: the AXI4-Lite `s_axi_control` slave of a flare kernel, ap_ctrl_hs layout.
+// hw/axil_ctrl.v: the AXI4-Lite `s_axi_control` slave of a flare kernel, ap_ctrl_chain layout
+// (XRT's pipelined kernel; ap_ctrl_hs plus ap_continue).
 //
 // Register map (include/flare/kernels.h; offsets generated into hw/generated/qmatmul_regs.vh):
-//   0x00 control  bit0 ap_start (write 1 to start; stays set until the kernel's ap_ready),
+//   0x00 control  bit0 ap_start (write 1 to start; stays set until the kernel's ap_ready, which
+//                 the kernel gives when it has a free call slot),
 //                 bit1 ap_done (latched, clear on read), bit2 ap_idle (the kernel's pin),
-//                 bit3 ap_ready (latched, clear on read)
+//                 bit3 ap_ready (latched, clear on read), bit4 ap_continue (write 1: a
+//                 one-cycle `ap_continue` pulse to the kernel, which acknowledges the completed
+//                 call; reads 0). The hold itself (no next completion before ap_continue) is the
+//                 kernel's (hw/qmatmul_core.v).
 //   0x04 GIE      bit0 global interrupt enable
 //   0x08 IER      bit0 ap_done, bit1 ap_ready interrupt enable
 //   0x0C ISR      bit0 ap_done, bit1 ap_ready: set by the event when enabled in IER, a written 1
@@ -44,11 +49,12 @@ module axil_ctrl #(
     /* verilator lint_off SYMRSVDWORD */
     output wire                   interrupt,  // the Vitis RTL-kernel name
     /* verilator lint_on SYMRSVDWORD */
-    // ---- kernel side (ap_ctrl_hs) ----
+    // ---- kernel side (ap_ctrl_chain) ----
     output wire                   ap_start,
     input  wire                   ap_done,
     input  wire                   ap_idle,
     input  wire                   ap_ready,
+    output reg                    ap_continue,
     output wire [32*ARG_WORDS-1:0] args,
     input  wire [31:0]            status
 );
@@ -113,7 +119,9 @@ module axil_ctrl #(
     wire      wr_ier = do_write && (aw_addr == A_IER) && w_strb[0];
     wire      wr_isr = do_write && (aw_addr == A_ISR) && w_strb[0];
 
+    initial ap_continue = 1'b0;
     always @(posedge ap_clk) begin
+        ap_continue <= ap_rst_n && wr_ctrl && w_data[4];
         if (!ap_rst_n) begin
             int_start <= 1'b0;
             int_done <= 1'b0;

@@ -2,28 +2,42 @@
 // every flag combination (docs/numerics.md, bit-exact with fl_qmatmul in hls/qmatmul.c):
 //   y (t, n) = epilogue(W (n, k) @ xq (t, k)^T),  xq = Q8_0(rmsnorm?(x))
 //
-// `start` (while idle) takes the arguments. The check is fl_qmatmul_check's, in its order
-// (flags, type, shape, range), plus the build maxima of this datapath (k <= 32 * 2^XB_LOG2,
-// t <= 2^T_LOG2) as FL_KST_RANGE; on a bad status nothing is read or written and `done` pulses
-// the next cycle. Otherwise, all started in the same cycle:
+// Calls (ap_ctrl_chain, hw/README.md): the core holds at most two calls, the running one and a
+// taken one. `start` (level) is taken when the taken slot is free: `ready` is high in that
+// cycle (combinational), the arguments are latched in the slot with their check, and the
+// caller may change the argument pins from the next cycle on. The check is
+// fl_qmatmul_check's, in its order (flags, type, shape, range), plus the build maxima of this
+// datapath (k <= 32 * 2^XB_LOG2, t <= 2^T_LOG2) as FL_KST_RANGE. A taken good call's weight
+// streams (w; w_up with SWIGLU) start as soon as the running call's weight requests are all
+// issued (prefetch into the stream FIFOs); everything else of it (x, norm_w, r reads, y writes)
+// starts only once the running call has completed (its y writes all answered). A refused call
+// reads and writes nothing and completes in order. A call completes with a `done` pulse and
+// `status` = its FL_KST_* code, stable until the next completion; after a completion the core
+// completes no other call before a `cont` pulse (the host's ap_continue), though it keeps
+// working on the next call.
+// A good call, once running:
 //  1. qmm_xprep (the prologue) reads x (and norm_w) and hands out every Q8_0 block of every
 //     token once; each goes into the xq/xd buffer: WAYS banks (bank b % WAYS holds block b of
 //     every token, at {token, b / WAYS}), so the WAYS blocks of a group read in one cycle.
-//  2. The weight stream w (and w_up with SWIGLU, same offsets, in lock step) fills its FIFO
-//     meanwhile; once x is complete, a byte gearbox per stream cuts WAYS blocks of a row at a
-//     time (fewer only as a row's last group) into the group register, decoded (qblock_decode).
-//     A group stays there for t cycles: in cycle tt it is dotted (qblock_dot, WAYS ways) with
-//     token tt's xq blocks, and the terms go into token tt's 8 lanes (term b of a row to lane
-//     b % 8; WAYS fp32 adders per matrix, lanes per token in registers, the result forwarded
-//     when the same lanes come back ADD_LAT = 8 / WAYS cycles later, as in fp32_lanesumw;
-//     lane = slot * WAYS + way, slot = (block / WAYS) % (8 / WAYS)). A row's last group
-//     captures token tt's lanes into fp32_tree8: one (row, token) sum per cycle.
+//  2. The weight stream w (and w_up with SWIGLU, same offsets, in lock step; axi_rd_queue,
+//     2^W_FIFO_LOG2 beats, filled ahead during the previous call's tail and this call's
+//     prologue); once x is complete, a byte gearbox per stream takes up to TWO beats a cycle
+//     (so a prefetched backlog drains faster than memory fills it) and cuts WAYS blocks of a
+//     row at a time (fewer only as a row's last group) into the group register, decoded
+//     (qblock_decode). The gearbox stops at its range's last beat (the next call's beats stay
+//     in the FIFO). A group stays there for t cycles: in cycle tt it is dotted (qblock_dot,
+//     WAYS ways) with token tt's xq blocks, and the terms go into token tt's 8 lanes (term b
+//     of a row to lane b % 8; WAYS fp32 adders per matrix, lanes per token in registers, the
+//     result forwarded when the same lanes come back ADD_LAT = 8 / WAYS cycles later, as in
+//     fp32_lanesumw; lane = slot * WAYS + way, slot = (block / WAYS) % (8 / WAYS)). A row's
+//     last group captures token tt's lanes into fp32_tree8: one (row, token) sum per cycle.
 //     WAYS = 8 (the default) keeps short rows streaming: k = 288 (9 blocks) takes 2 cycles a
 //     row, under the 2.5 cycles its 162 Q4_0 bytes take at 64 bytes a cycle.
 //  3. The sums (gate and up) queue in a FIFO, rows ascending, tokens in order, into qmm_epi
 //     (SwiGLU, residual, y writes) with valid/ready; a credit counter keeps the FIFO from
-//     overflowing. `done` pulses once qmm_epi is done (every y write answered), the prologue
-//     finished and both weight streams are drained.
+//     overflowing. The call is finished once qmm_epi is done (every y write answered), the
+//     prologue finished and both gearboxes took their range's last beat; it completes then
+//     (or at the `cont` that allows it).
 // Addresses as the driver guarantees them (fl_kernel_regions): w and w_up any byte, x, norm_w,
 // r and y 4 bytes. rst is for power-up / between calls: the fixed-latency pipelines are not
 // cleared by it, so a reset in the middle of a call needs ~20 cycles before the next start.
@@ -37,11 +51,14 @@ module qmatmul_core #(
     parameter integer WAYS      = 8,    // weight blocks per cycle: 2, 4 or 8
     parameter integer W_BURST   = 64,   // weight stream: beats per burst
     parameter integer W_OUT     = 4,    // weight stream: outstanding bursts
-    parameter integer W_FIFO_LOG2 = 8   // weight stream: FIFO beats (log2)
+    parameter integer W_FIFO_LOG2 = 9   // weight stream: FIFO beats (log2): holds the bubble
+                                        // between calls (hw/README.md)
 ) (
     input  wire              clk,
     input  wire              rst,          // synchronous, active high
-    input  wire              start,
+    input  wire              start,        // level: a call waits on the pins until `ready`
+    output wire              ready,        // the arguments are taken this cycle
+    input  wire              cont,         // pulse: the host acknowledged the completed call
     input  wire [63:0]       arg_w,
     input  wire [63:0]       arg_w_up,
     input  wire [63:0]       arg_x,
@@ -136,7 +153,7 @@ module qmatmul_core #(
 `include "qmatmul_regs.vh"
     localparam integer BYB     = DATA_W / 8;       // bytes per beat
     localparam integer LOG_BYB = (BYB == 8) ? 3 : (BYB == 16) ? 4 : (BYB == 32) ? 5 : 6;
-    localparam integer CAP     = BYB + 34 * WAYS;  // gearbox bytes (WAYS blocks and a beat)
+    localparam integer CAP     = 2 * BYB + 34 * WAYS;  // gearbox bytes (WAYS blocks, 2 beats)
     localparam integer LW      = (WAYS == 8) ? 3 : (WAYS == 4) ? 2 : 1;  // log2 WAYS
     localparam integer NSLOT   = 8 / WAYS;             // lane slots: lane = slot * WAYS + way
     localparam integer SB      = (NSLOT > 1) ? 3 - LW : 1;  // slot bits (one unused bit at 8)
@@ -144,7 +161,7 @@ module qmatmul_core #(
     localparam integer DOT_A   = 2, DOT_B = 2;         // qblock_dot latencies
     localparam integer Q_LOG2  = 7;                    // sums FIFO entries (log2)
     localparam integer XA      = T_LOG2 + XB_LOG2 - LW; // xq bank address bits
-    localparam [1:0] S_IDLE = 2'd0, S_RUN = 2'd1;
+    localparam [1:0] S_IDLE = 2'd0, S_RUN = 2'd1, S_FIN = 2'd2;
 
     // ---- arguments and their check (fl_qmatmul_check order, then the build maxima) ----
     reg [31:0] a_wtype, a_n, a_nb, a_t;
@@ -164,17 +181,38 @@ module qmatmul_core #(
     reg  [5:0]  bbytes;
     // weight bytes n * (k / 32) * block bytes (< 2^33 within FL_MAX_N, FL_MAX_K)
     wire [63:0] w_bytes_c = {32'd0, arg_n} * {37'd0, arg_k[31:5]} * {58'd0, bbytes_c};
-    wire        swiglu_c = (arg_flags & FL_QMM_SWIGLU) != 32'd0;
 
-    reg [1:0] state;
+    // ---- the taken call (slot q): arguments latched at `ready`, checked ----
+    reg         q_v;        // a call is taken and not yet running
+    reg         q_wgo;      // its weight streams are started (prefetch)
+    reg  [31:0] q_st;
+    reg  [63:0] q_w, q_wu, q_x, q_nw, q_r, q_y, q_wbytes;
+    reg  [31:0] q_wtype, q_n, q_k, q_t, q_flags, q_eps;
+    wire        q_ok = q_st == FL_KST_OK;
+    wire        q_swiglu = (q_flags & FL_QMM_SWIGLU) != 32'd0;
+    wire [5:0]  q_bbytes = (q_wtype == FL_TYPE_Q4_0) ? 6'd18 :
+                           (q_wtype == FL_TYPE_Q5_0) ? 6'd22 : 6'd34;
+    assign ready = start && !q_v && !rst;
+
+    // ---- the running call: S_RUN, then S_FIN until it may complete ----
+    reg [1:0]  state;
+    reg [31:0] r_st;   // the running call's status
+    reg        hold;   // a completion not yet acknowledged by `cont`
     initial begin
         state = S_IDLE;
         done = 1'b0;
         status = 32'd0;
+        q_v = 1'b0;
+        hold = 1'b0;
     end
-    assign idle = (state == S_IDLE);
-    wire go = start && state == S_IDLE;
-    wire go_ok = go && st_c == FL_KST_OK;
+    assign idle = (state == S_IDLE) && !q_v;
+    wire ws_cready, us_cready;   // the streams take a new range
+    // the taken call's weights: once the running call's requests are all issued
+    wire wgo = q_v && q_ok && !q_wgo && ws_cready && (!q_swiglu || us_cready);
+    // the taken call runs once the previous one completed (and its weights are requested)
+    wire launch = state == S_IDLE && q_v && (!q_ok || q_wgo || wgo);
+    wire go_ok = launch && q_ok;
+    wire fin_go = state == S_FIN && (!hold || cont);   // the running call completes
 
     // ---- 1. the prologue and the xq/xd buffer ----
     wire                 xp_busy, xp_done, xp_valid;
@@ -183,9 +221,9 @@ module qmatmul_core #(
     wire [255:0]         xp_q;
     wire [15:0]          xp_d;
     qmm_xprep #(.DATA_W(DATA_W), .XB_LOG2(XB_LOG2), .T_LOG2(T_LOG2), .N_QUANT(N_QUANT)) u_xp (
-        .clk(clk), .rst(rst), .start(go_ok), .arg_x(arg_x), .arg_norm_w(arg_norm_w),
-        .arg_k(arg_k), .arg_t(arg_t), .norm((arg_flags & FL_QMM_NORM) != 32'd0),
-        .arg_eps(arg_eps), .busy(xp_busy), .done(xp_done),
+        .clk(clk), .rst(rst), .start(go_ok), .arg_x(q_x), .arg_norm_w(q_nw),
+        .arg_k(q_k), .arg_t(q_t), .norm((q_flags & FL_QMM_NORM) != 32'd0),
+        .arg_eps(q_eps), .busy(xp_busy), .done(xp_done),
         .x_arvalid(x_arvalid), .x_arready(x_arready), .x_araddr(x_araddr), .x_arlen(x_arlen),
         .x_arsize(x_arsize), .x_arburst(x_arburst), .x_rvalid(x_rvalid), .x_rready(x_rready),
         .x_rdata(x_rdata), .x_rlast(x_rlast), .x_rresp(x_rresp),
@@ -201,28 +239,30 @@ module qmatmul_core #(
         epi_ok = 1'b0;
     end
 
-    // ---- 2. the weight streams and their gearboxes ----
-    wire              ws_valid, ws_last, us_valid, us_last;
-    wire [DATA_W-1:0] ws_data, us_data;
-    wire              ws_ready, us_ready, ws_busy, us_busy, ws_done, us_done;
-    axi_rd_stream #(.DATA_W(DATA_W), .MAX_BURST(W_BURST), .MAX_OUT(W_OUT),
-                    .FIFO_LOG2(W_FIFO_LOG2)) u_ws (
-        .clk(clk), .rst(rst), .start(go_ok), .addr(arg_w), .len_bytes(w_bytes_c),
-        .busy(ws_busy), .done(ws_done),
+    // ---- 2. the weight streams (queued ranges, two beats out a cycle) and their gearboxes ----
+    wire [1:0]        ws_valid, us_valid, ws_take, us_take;
+    wire              ws_last0, ws_last1, us_last0, us_last1, ws_busy, us_busy;
+    wire [DATA_W-1:0] ws_d0, ws_d1, us_d0, us_d1;
+    axi_rd_queue #(.DATA_W(DATA_W), .MAX_BURST(W_BURST), .MAX_OUT(W_OUT),
+                   .FIFO_LOG2(W_FIFO_LOG2)) u_ws (
+        .clk(clk), .rst(rst), .start(wgo), .start_ready(ws_cready), .addr(q_w),
+        .len_bytes(q_wbytes), .busy(ws_busy),
         .m_axi_arvalid(w_arvalid), .m_axi_arready(w_arready), .m_axi_araddr(w_araddr),
         .m_axi_arlen(w_arlen), .m_axi_arsize(w_arsize), .m_axi_arburst(w_arburst),
         .m_axi_rvalid(w_rvalid), .m_axi_rready(w_rready), .m_axi_rdata(w_rdata),
         .m_axi_rlast(w_rlast), .m_axi_rresp(w_rresp),
-        .out_valid(ws_valid), .out_ready(ws_ready), .out_data(ws_data), .out_last(ws_last));
-    axi_rd_stream #(.DATA_W(DATA_W), .MAX_BURST(W_BURST), .MAX_OUT(W_OUT),
-                    .FIFO_LOG2(W_FIFO_LOG2)) u_us (
-        .clk(clk), .rst(rst), .start(go_ok && swiglu_c), .addr(arg_w_up), .len_bytes(w_bytes_c),
-        .busy(us_busy), .done(us_done),
+        .out_valid(ws_valid), .out_data0(ws_d0), .out_data1(ws_d1), .out_last0(ws_last0),
+        .out_last1(ws_last1), .out_take(ws_take));
+    axi_rd_queue #(.DATA_W(DATA_W), .MAX_BURST(W_BURST), .MAX_OUT(W_OUT),
+                   .FIFO_LOG2(W_FIFO_LOG2)) u_us (
+        .clk(clk), .rst(rst), .start(wgo && q_swiglu), .start_ready(us_cready), .addr(q_wu),
+        .len_bytes(q_wbytes), .busy(us_busy),
         .m_axi_arvalid(wu_arvalid), .m_axi_arready(wu_arready), .m_axi_araddr(wu_araddr),
         .m_axi_arlen(wu_arlen), .m_axi_arsize(wu_arsize), .m_axi_arburst(wu_arburst),
         .m_axi_rvalid(wu_rvalid), .m_axi_rready(wu_rready), .m_axi_rdata(wu_rdata),
         .m_axi_rlast(wu_rlast), .m_axi_rresp(wu_rresp),
-        .out_valid(us_valid), .out_ready(us_ready), .out_data(us_data), .out_last(us_last));
+        .out_valid(us_valid), .out_data0(us_d0), .out_data1(us_d1), .out_last0(us_last0),
+        .out_last1(us_last1), .out_take(us_take));
 
     reg  [CAP*8-1:0] gb, ub;      // bytes 0..n-1 valid, the rest zero
     reg  [8:0]       gb_n, ub_n;
@@ -254,30 +294,48 @@ module qmatmul_core #(
     wire [8:0]          un_after = (load && a_swiglu) ? ub_n - need : ub_n;
     wire [CAP*8-1:0]    gb_after = load ? gb >> {need, 3'b000} : gb;
     wire [CAP*8-1:0]    ub_after = (load && a_swiglu) ? ub >> {need, 3'b000} : ub;
-    assign ws_ready = (state == S_RUN) && ({23'd0, gn_after} + BYB <= CAP);
-    assign us_ready = (state == S_RUN) && ({23'd0, un_after} + BYB <= CAP);
-    wire [CAP*8-1:0] wbeat = {{(CAP * 8 - DATA_W){1'b0}}, ws_data} >>
-                             (w_first ? {w_skip, 3'b000} : 0);
-    wire [CAP*8-1:0] ubeat = {{(CAP * 8 - DATA_W){1'b0}}, us_data} >>
-                             (u_first ? {u_skip, 3'b000} : 0);
-    wire [8:0] w_add = w_first ? BYB[8:0] - {{(9 - LOG_BYB){1'b0}}, w_skip} : BYB[8:0];
-    wire [8:0] u_add = u_first ? BYB[8:0] - {{(9 - LOG_BYB){1'b0}}, u_skip} : BYB[8:0];
+    // intake: up to two beats a cycle while the running call's range lasts (its last beat
+    // taken: w_end); the beats go in as one (2 * DATA_W)-bit word, the second zeroed when not
+    // taken, shifted past the bytes before the matrix in the range's first beat
+    reg              w_end, u_end;
+    wire             w_act = (state == S_RUN) && !w_end;
+    wire             u_act = (state == S_RUN) && a_swiglu && !u_end;
+    wire             w_t0 = w_act && ws_valid[0] && ({23'd0, gn_after} + BYB <= CAP);
+    wire             w_t1 = w_t0 && ws_valid[1] && !ws_last0 &&
+                            ({23'd0, gn_after} + 2 * BYB <= CAP);
+    wire             u_t0 = u_act && us_valid[0] && ({23'd0, un_after} + BYB <= CAP);
+    wire             u_t1 = u_t0 && us_valid[1] && !us_last0 &&
+                            ({23'd0, un_after} + 2 * BYB <= CAP);
+    assign ws_take = {1'b0, w_t0} + {1'b0, w_t1};
+    assign us_take = {1'b0, u_t0} + {1'b0, u_t1};
+    wire [CAP*8-1:0] wbeat = {{(CAP * 8 - 2 * DATA_W){1'b0}}, w_t1 ? ws_d1 : {DATA_W{1'b0}},
+                              ws_d0} >> (w_first ? {w_skip, 3'b000} : 0);
+    wire [CAP*8-1:0] ubeat = {{(CAP * 8 - 2 * DATA_W){1'b0}}, u_t1 ? us_d1 : {DATA_W{1'b0}},
+                              us_d0} >> (u_first ? {u_skip, 3'b000} : 0);
+    wire [8:0] w_add = (w_first ? BYB[8:0] - {{(9 - LOG_BYB){1'b0}}, w_skip} : BYB[8:0]) +
+                       (w_t1 ? BYB[8:0] : 9'd0);
+    wire [8:0] u_add = (u_first ? BYB[8:0] - {{(9 - LOG_BYB){1'b0}}, u_skip} : BYB[8:0]) +
+                       (u_t1 ? BYB[8:0] : 9'd0);
+    wire       w_lastin = (w_t0 && ws_last0) || (w_t1 && ws_last1);
+    wire       u_lastin = (u_t0 && us_last0) || (u_t1 && us_last1);
 
     wire [WAYS*272-1:0] dec_w, dec_u;
     genvar gw;
     generate
         for (gw = 0; gw < WAYS; gw = gw + 1) begin : g_dec
-            /* verilator lint_off UNUSED */
-            wire [CAP*8-1:0] bw = gb >> (gw * 8 * bbytes);  // block gw: bits 271:0
-            wire [CAP*8-1:0] bu = ub >> (gw * 8 * bbytes);
-            /* verilator lint_on UNUSED */
+            // block gw starts at byte gw * bbytes: a constant slice per block size (a mux, not
+            // a shifter; the slices past the block are ignored by the decoder)
+            wire [271:0] bw = (bbytes == 6'd18) ? gb[gw * 144 +: 272] :
+                              (bbytes == 6'd22) ? gb[gw * 176 +: 272] : gb[gw * 272 +: 272];
+            wire [271:0] bu = (bbytes == 6'd18) ? ub[gw * 144 +: 272] :
+                              (bbytes == 6'd22) ? ub[gw * 176 +: 272] : ub[gw * 272 +: 272];
             wire dv_w, dv_u, ok_w, ok_u;
             qblock_decode #(.LATENCY(0)) u_dw (
-                .clk(clk), .in_valid(1'b1), .wtype(a_wtype), .blk(bw[271:0]),
+                .clk(clk), .in_valid(1'b1), .wtype(a_wtype), .blk(bw),
                 .out_valid(dv_w), .type_ok(ok_w), .d(dec_w[272*gw + 256 +: 16]),
                 .q(dec_w[272*gw +: 256]));
             qblock_decode #(.LATENCY(0)) u_du (
-                .clk(clk), .in_valid(1'b1), .wtype(a_wtype), .blk(bu[271:0]),
+                .clk(clk), .in_valid(1'b1), .wtype(a_wtype), .blk(bu),
                 .out_valid(dv_u), .type_ok(ok_u), .d(dec_u[272*gw + 256 +: 16]),
                 .q(dec_u[272*gw +: 256]));
             wire unused_dec = &{1'b0, dv_w, dv_u, ok_w, ok_u};
@@ -393,8 +451,8 @@ module qmatmul_core #(
     wire        e_pop = e_valid && e_ready;
     wire        epi_busy, epi_done;
     qmm_epi #(.DATA_W(DATA_W), .T_LOG2(T_LOG2)) u_epi (
-        .clk(clk), .rst(rst), .start(go_ok), .arg_r(arg_r), .arg_y(arg_y), .arg_n(arg_n),
-        .arg_t(arg_t), .swiglu(swiglu_c), .resid((arg_flags & FL_QMM_RESID) != 32'd0),
+        .clk(clk), .rst(rst), .start(go_ok), .arg_r(q_r), .arg_y(q_y), .arg_n(q_n),
+        .arg_t(q_t), .swiglu(q_swiglu), .resid((q_flags & FL_QMM_RESID) != 32'd0),
         .in_valid(e_valid), .in_ready(e_ready), .in_g(e_head[31:0]), .in_u(e_head[63:32]),
         .busy(epi_busy), .done(epi_done),
         .r_arvalid(r_arvalid), .r_arready(r_arready), .r_araddr(r_araddr), .r_arlen(r_arlen),
@@ -404,7 +462,7 @@ module qmatmul_core #(
         .y_awsize(y_awsize), .y_awburst(y_awburst), .y_wvalid(y_wvalid), .y_wready(y_wready),
         .y_wdata(y_wdata), .y_wstrb(y_wstrb), .y_wlast(y_wlast), .y_bvalid(y_bvalid),
         .y_bready(y_bready), .y_bresp(y_bresp));
-    wire unused = &{1'b0, xp_busy, ws_done, us_done, ws_last, us_last, epi_busy, sum_v[1]};
+    wire unused = &{1'b0, xp_busy, ws_busy, us_busy, epi_busy, sum_v[1]};
 
     always @(posedge clk) begin
         done <= 1'b0;
@@ -421,6 +479,8 @@ module qmatmul_core #(
             sq[sq_wp[Q_LOG2-1:0]] <= sums;
         if (rst) begin
             state <= S_IDLE;
+            q_v <= 1'b0;
+            hold <= 1'b0;
             g_v <= 1'b0;
             sq_wp <= {(Q_LOG2 + 1){1'b0}};
             sq_rp <= {(Q_LOG2 + 1){1'b0}};
@@ -429,24 +489,55 @@ module qmatmul_core #(
                 sq_wp <= sq_wp + 1'b1;
             if (e_pop)
                 sq_rp <= sq_rp + 1'b1;
+            // the taken slot: filled at `ready`, emptied at launch
+            if (ready) begin
+                q_v <= 1'b1;
+                q_wgo <= 1'b0;
+                q_st <= st_c;
+                q_w <= arg_w;
+                q_wu <= arg_w_up;
+                q_x <= arg_x;
+                q_nw <= arg_norm_w;
+                q_r <= arg_r;
+                q_y <= arg_y;
+                q_wbytes <= w_bytes_c;
+                q_wtype <= arg_wtype;
+                q_n <= arg_n;
+                q_k <= arg_k;
+                q_t <= arg_t;
+                q_flags <= arg_flags;
+                q_eps <= arg_eps;
+            end else begin
+                if (wgo)
+                    q_wgo <= 1'b1;
+                if (launch)
+                    q_v <= 1'b0;
+            end
+            // completions: one per `cont`
+            if (fin_go)
+                hold <= 1'b1;
+            else if (cont)
+                hold <= 1'b0;
             case (state)
-            S_IDLE: if (start) begin
-                status <= st_c;
-                a_wtype <= arg_wtype;
-                a_n <= arg_n;
-                a_nb <= {5'd0, arg_k[31:5]};
-                a_t <= arg_t;
-                a_swiglu <= swiglu_c;
-                used <= (arg_k[31:5] >= 27'd8) ? 8'hff : ~(8'hff << arg_k[7:5]);
-                bbytes <= bbytes_c;
+            S_IDLE: if (launch) begin
+                r_st <= q_st;
+                a_wtype <= q_wtype;
+                a_n <= q_n;
+                a_nb <= {5'd0, q_k[31:5]};
+                a_t <= q_t;
+                a_swiglu <= q_swiglu;
+                used <= (q_k[31:5] >= 27'd8) ? 8'hff : ~(8'hff << q_k[7:5]);
+                bbytes <= q_bbytes;
                 gb <= {(CAP * 8){1'b0}};
                 ub <= {(CAP * 8){1'b0}};
                 gb_n <= 9'd0;
                 ub_n <= 9'd0;
                 w_first <= 1'b1;
                 u_first <= 1'b1;
-                w_skip <= arg_w[LOG_BYB-1:0];
-                u_skip <= arg_w_up[LOG_BYB-1:0];
+                w_end <= 1'b0;
+                u_end <= 1'b0;
+                w_skip <= q_w[LOG_BYB-1:0];
+                u_skip <= q_wu[LOG_BYB-1:0];
                 b_idx <= 32'd0;
                 row <= 32'd0;
                 g_v <= 1'b0;
@@ -454,26 +545,25 @@ module qmatmul_core #(
                 credit_used <= {(Q_LOG2 + 1){1'b0}};
                 x_ok <= 1'b0;
                 epi_ok <= 1'b0;
-                if (st_c == FL_KST_OK)
-                    state <= S_RUN;
-                else
-                    done <= 1'b1;
+                state <= q_ok ? S_RUN : S_FIN;
             end
-            default: begin  // S_RUN
+            S_RUN: begin
                 if (xp_done)
                     x_ok <= 1'b1;
                 if (epi_done)
                     epi_ok <= 1'b1;
-                gb <= (ws_valid && ws_ready) ? gb_after | (wbeat << {gn_after, 3'b000})
-                                             : gb_after;
-                gb_n <= gn_after + ((ws_valid && ws_ready) ? w_add : 9'd0);
-                if (ws_valid && ws_ready)
+                gb <= w_t0 ? gb_after | (wbeat << {gn_after, 3'b000}) : gb_after;
+                gb_n <= gn_after + (w_t0 ? w_add : 9'd0);
+                if (w_t0)
                     w_first <= 1'b0;
-                ub <= (us_valid && us_ready) ? ub_after | (ubeat << {un_after, 3'b000})
-                                             : ub_after;
-                ub_n <= un_after + ((us_valid && us_ready) ? u_add : 9'd0);
-                if (us_valid && us_ready)
+                if (w_lastin)
+                    w_end <= 1'b1;
+                ub <= u_t0 ? ub_after | (ubeat << {un_after, 3'b000}) : ub_after;
+                ub_n <= un_after + (u_t0 ? u_add : 9'd0);
+                if (u_t0)
                     u_first <= 1'b0;
+                if (u_lastin)
+                    u_end <= 1'b1;
                 if (issue)
                     tok <= tok_last ? {T_LOG2{1'b0}} : tok + 1'b1;
                 if (load) begin
@@ -492,10 +582,14 @@ module qmatmul_core #(
                 end
                 credit_used <= credit_used + {{Q_LOG2{1'b0}}, issue && g_end}
                                            - {{Q_LOG2{1'b0}}, e_pop};
-                if ((epi_ok || epi_done) && (x_ok || xp_done) && !ws_busy && !us_busy) begin
-                    state <= S_IDLE;
-                    done <= 1'b1;
-                end
+                if ((epi_ok || epi_done) && (x_ok || xp_done) && w_end &&
+                    (!a_swiglu || u_end))
+                    state <= S_FIN;
+            end
+            default: if (fin_go) begin  // S_FIN: complete (one completion per `cont`)
+                done <= 1'b1;
+                status <= r_st;
+                state <= S_IDLE;
             end
             endcase
         end

@@ -2,7 +2,8 @@
 // offsets of hw/generated/qmatmul_regs.vh (generated from include/flare/kernels.h), and the
 // argument words split into one named port per argument of FL_QMATMUL_ARGS (64-bit device
 // addresses: low word at the argument's offset, high word at +4; eps as its IEEE bits).
-// The qmatmul datapath instantiates this and drives ap_done/ap_idle/ap_ready and status.
+// The qmatmul top instantiates this; the datapath drives ap_done/ap_idle/ap_ready and status
+// and takes ap_start and the ap_continue pulse (ap_ctrl_chain, hw/axil_ctrl.v).
 `default_nettype none
 
 module qmatmul_ctrl (
@@ -34,6 +35,7 @@ module qmatmul_ctrl (
     input  wire        ap_done,
     input  wire        ap_idle,
     input  wire        ap_ready,
+    output wire        ap_continue,  // pulse: the host wrote 1 to bit 4 of the control word
     input  wire [31:0] status,
     output wire [63:0] arg_w,       // (n, k/32) weight blocks (gate rows with SWIGLU)
     output wire [63:0] arg_w_up,    // (n, k/32) up-matrix blocks (SWIGLU only)
@@ -70,7 +72,7 @@ module qmatmul_ctrl (
         .s_axi_control_RDATA(s_axi_control_RDATA), .s_axi_control_RRESP(s_axi_control_RRESP),
         .interrupt(interrupt),
         .ap_start(ap_start), .ap_done(ap_done), .ap_idle(ap_idle), .ap_ready(ap_ready),
-        .args(args), .status(status)
+        .ap_continue(ap_continue), .args(args), .status(status)
     );
 
     // ---- named arguments: bit offset of an argument = 8 * (offset - 0x10) ----

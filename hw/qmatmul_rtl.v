@@ -1,11 +1,14 @@
-// hw/qmatmul_rtl.v: the RTL qmatmul kernel top as Vitis sees it (ap_ctrl_hs, the HLS port names):
-// the s_axi_control register file (qmatmul_ctrl, offsets from include/flare/kernels.h) and the
-// datapath (qmatmul_core: every weight type, t = 1..64, every flag) on the AXI4 masters of
-// fl_qmatmul's HLS bundles: m_axi_gmem0 w, gmem1 w_up, gmem2 x, gmem3 norm_w, gmem4 r (read),
+// hw/qmatmul_rtl.v: the RTL qmatmul kernel top as Vitis sees it (ap_ctrl_chain, the HLS port
+// names): the s_axi_control register file (qmatmul_ctrl, offsets from include/flare/kernels.h)
+// and the datapath (qmatmul_core: every weight type, t = 1..64, every flag) on the AXI4 masters
+// of fl_qmatmul's HLS bundles: m_axi_gmem0 w, gmem1 w_up, gmem2 x, gmem3 norm_w, gmem4 r (read),
 // gmem5 y (write).
-// ap_start (held by the register file until ap_ready) starts the datapath while it is idle;
-// ap_done and ap_ready pulse together when it finishes; ap_idle is the datapath's idle; the
-// status register takes the datapath's FL_KST_* code (qmatmul_core says which calls it refuses).
+// ap_start (held by the register file until ap_ready) is the datapath's `start`; ap_ready is
+// the datapath's `ready` (the arguments are latched inside it, so the host may write the next
+// call's arguments at once); ap_done its `done` (one per completed call, in order), ap_idle its
+// `idle`, ap_continue (a written bit 4 of the control word) its `cont`; the status register
+// reads the datapath's `status`: the FL_KST_* code of the last completed call (qmatmul_core
+// says which calls it refuses and when a call may complete).
 `default_nettype none
 
 module qmatmul_rtl #(
@@ -112,7 +115,7 @@ module qmatmul_rtl #(
     output wire                m_axi_gmem5_BREADY,
     input  wire [1:0]          m_axi_gmem5_BRESP
 );
-    wire        ap_start, ap_done, ap_idle;
+    wire        ap_start, ap_done, ap_idle, ap_ready, ap_continue;
     wire [31:0] status;
     wire [63:0] arg_w, arg_w_up, arg_x, arg_norm_w, arg_r, arg_y;
     wire [31:0] arg_wtype, arg_n, arg_k, arg_t, arg_flags, arg_eps;
@@ -130,15 +133,17 @@ module qmatmul_rtl #(
         .s_axi_control_RVALID(s_axi_control_RVALID), .s_axi_control_RREADY(s_axi_control_RREADY),
         .s_axi_control_RDATA(s_axi_control_RDATA), .s_axi_control_RRESP(s_axi_control_RRESP),
         .interrupt(interrupt),
-        .ap_start(ap_start), .ap_done(ap_done), .ap_idle(ap_idle), .ap_ready(ap_done),
+        .ap_start(ap_start), .ap_done(ap_done), .ap_idle(ap_idle), .ap_ready(ap_ready),
+        .ap_continue(ap_continue),
         .status(status),
         .arg_w(arg_w), .arg_w_up(arg_w_up), .arg_x(arg_x), .arg_norm_w(arg_norm_w), .arg_r(arg_r),
         .arg_y(arg_y), .arg_wtype(arg_wtype), .arg_n(arg_n), .arg_k(arg_k), .arg_t(arg_t),
         .arg_flags(arg_flags), .arg_eps(arg_eps));
 
-    // the cycle done pulses the datapath is idle again while ap_start is still set: no restart
+    // ready is combinational: ap_start clears at the edge that latches the arguments
     qmatmul_core #(.DATA_W(DATA_W), .XB_LOG2(XB_LOG2), .T_LOG2(T_LOG2)) u_dp (
-        .clk(ap_clk), .rst(!ap_rst_n), .start(ap_start && !ap_done), .arg_w(arg_w),
+        .clk(ap_clk), .rst(!ap_rst_n), .start(ap_start), .ready(ap_ready), .cont(ap_continue),
+        .arg_w(arg_w),
         .arg_w_up(arg_w_up), .arg_x(arg_x), .arg_norm_w(arg_norm_w), .arg_r(arg_r), .arg_y(arg_y),
         .arg_wtype(arg_wtype), .arg_n(arg_n), .arg_k(arg_k), .arg_t(arg_t), .arg_flags(arg_flags),
         .arg_eps(arg_eps), .idle(ap_idle), .done(ap_done), .status(status),

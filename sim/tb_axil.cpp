@@ -7,7 +7,11 @@
  * of random fl_kernel_regs images reads back and arrives on the named argument ports as
  * fl_kernel_from_regs decodes it; byte strobes; the read-only status word; unmapped addresses;
  * and the handshake: ap_start held until ap_ready, ap_done/ap_ready latched and cleared on read,
- * ap_idle, ISR set per IER and toggled on write, interrupt = GIE & ISR, one run per start. */
+ * ap_idle, ISR set per IER and toggled on write, interrupt = GIE & ISR, one run per start;
+ * ap_continue (ap_ctrl_chain): a written bit 4 gives exactly one one-cycle pulse on the
+ * ap_continue pin (not with WSTRB[0] clear, not for other bits or addresses), reads as 0, and
+ * together with bit 0 also starts a run. (The kernel's side of ap_ctrl_chain, holding a
+ * completion until ap_continue, is tested with the real kernel in sim/tb_qmatmul.cpp.) */
 #include <cstdlib>
 
 #include "Vqmatmul_ctrl.h"
@@ -27,6 +31,7 @@ struct harness {
     /* stub kernel */
     bool busy = false;
     uint32_t count = 0, n_cycles = 4, runs = 0;
+    uint32_t conts = 0; /* cycles with the ap_continue pin high */
 };
 
 static void check(harness &h, bool ok, const char *what, uint64_t got, uint64_t want)
@@ -58,6 +63,7 @@ static void tick(harness &h)
     m->ap_clk = 1;
     m->eval();
     h.cycle++;
+    h.conts += m->ap_continue;
     if (!h.busy && start_seen) {
         h.busy = true;
         h.count = h.n_cycles - 1;
@@ -343,6 +349,39 @@ static void test_handshake(harness &h)
     CHECK_EQ(h, h.m->PORT_INTERRUPT, 0, "interrupt low again");
 }
 
+/* ---- ap_continue (bit 4 of the control word) ---- */
+static void test_continue(harness &h)
+{
+    h.n_cycles = 3;
+    CHECK_EQ(h, h.m->ap_continue, 0, "ap_continue pin at rest");
+    uint32_t c0 = h.conts, runs0 = h.runs;
+    for (int i = 0; i < 10; i++) {
+        axi_write(h, FL_REG_CTRL, FL_CTRL_CONTINUE, 0xfu, (int)h.rng.below(3));
+        for (int j = 0; j < (int)h.rng.below(4); j++)
+            tick(h);
+        CHECK_EQ(h, h.conts - c0, (uint32_t)i + 1, "one ap_continue pulse cycle per write");
+    }
+    CHECK_EQ(h, h.runs, runs0, "ap_continue alone starts nothing");
+    CHECK_EQ(h, axi_read(h, FL_REG_CTRL), FL_CTRL_IDLE, "ap_continue reads 0");
+    c0 = h.conts;
+    axi_write(h, FL_REG_CTRL, FL_CTRL_CONTINUE, 0xeu, 0); /* byte 0 not written */
+    axi_write(h, FL_REG_CTRL, 0x0u, 0xfu, 1);
+    axi_write(h, FL_REG_CTRL, ~FL_CTRL_CONTINUE & ~FL_CTRL_START, 0xfu, 2);
+    axi_write(h, FL_REG_GIE, FL_CTRL_CONTINUE, 0xfu, 0); /* another address */
+    wr(h, FL_REG_GIE, 0);
+    for (int i = 0; i < 4; i++)
+        tick(h);
+    CHECK_EQ(h, h.conts, c0, "no ap_continue without a 1 in bit 4 of a control write");
+    /* start and continue in one write */
+    axi_write(h, FL_REG_CTRL, FL_CTRL_START | FL_CTRL_CONTINUE, 0xfu, 0);
+    for (int i = 0; i < 20; i++)
+        tick(h);
+    CHECK_EQ(h, h.conts - c0, 1, "ap_continue with ap_start");
+    CHECK_EQ(h, h.runs - runs0, 1, "a run from ap_start with ap_continue");
+    CHECK_EQ(h, axi_read(h, FL_REG_CTRL), FL_CTRL_DONE | FL_CTRL_IDLE | FL_CTRL_READY,
+             "control after start + continue");
+}
+
 int main(int argc, char **argv)
 {
     Verilated::commandArgs(argc, argv);
@@ -372,6 +411,7 @@ int main(int argc, char **argv)
 
     test_registers(h);
     test_handshake(h);
+    test_continue(h);
 
     m->final();
     delete m;

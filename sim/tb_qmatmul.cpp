@@ -1,22 +1,34 @@
 /* sim/tb_qmatmul.cpp: Verilator testbench of the RTL qmatmul: hw/qmatmul_core.v (the datapath,
  * arguments on pins) at 512 and 64 bits, and with -DTB_KERNEL_TOP hw/qmatmul_rtl.v (the Vitis
- * top, driven through s_axi_control as the driver does). All six AXI4 ports (w, w_up, x,
- * norm_w, r read; y write) sit on the memory model sim/axi_mem.{h,cpp}; the HLS C kernel
- * fl_qmatmul (hls/qmatmul.c, linked in) on the same bytes is the golden model.
+ * top, driven through s_axi_control as XRT drives an ap_ctrl_chain kernel). All six AXI4 ports
+ * (w, w_up, x, norm_w, r read; y write) sit on the memory model sim/axi_mem.{h,cpp}; the HLS C
+ * kernel fl_qmatmul (hls/qmatmul.c, linked in) on a copy of the same bytes, call after call in
+ * the same order, is the golden model.
  *
  * Cases: random shapes (n 1..3000, k 32..4096, a few at 16384, t 1..64, the work per case
  * bounded) x the three weight types x the eight flag combinations; edge inputs (zero blocks,
  * NaN, inf, huge x and residuals, inf/NaN weight scales, eps 0 and huge); w and w_up at any
  * byte address, x, norm_w, r and y at any multiple of 4; random memory latencies, bandwidths
- * and stalls; runs back to back without reset. Checked: the status, y's BIT PATTERNS against
- * fl_qmatmul, 16 guard words each side of y untouched, no protocol error or timeout. Every bad
- * argument (flags, type, shape, range) must give fl_qmatmul_check's status (or FL_KST_RANGE
- * above this build's maxima) with no AXI transaction at all.
- * Combinations the prologue/epilogue modules do not do yet are gated (gate() below) with a
- * printed line; TB_FULL=1 runs them anyway. TB_VECTORS=N sets the random case count, TB_SEED
- * the random seed.
- * TB_PERF=1 runs the decode performance table instead (t = 1, memory presets ddr4 and hbm):
- * cycles against weight bytes / (weight ports x bytes per cycle). */
+ * and stalls; runs back to back without reset. Then CHAINS: 2..8 calls handed over back to
+ * back (the host starts call i+1 as soon as the kernel took call i: ap_start reads 0 / `ready`),
+ * random shapes, types, flags and t, refused calls in the middle, x of call i+1 = y of call i
+ * where the shapes allow; each completion served as XRT does (ap_done, status, ISR, then
+ * ap_continue), also by a host slow to continue (the kernel must hold: no other completion,
+ * status unchanged). Checked: every status in order, the whole memory against the C's (y's
+ * BIT PATTERNS, 16 guard words each side of every y, every other byte), the beats of the
+ * w / w_up / x / norm_w ports equal to the good calls' ranges (a refused call reads nothing;
+ * alone it moves no AXI beat at all), no protocol error or timeout, idle at the end.
+ * Every bad argument (flags, type, shape, range) must give fl_qmatmul_check's status (or
+ * FL_KST_RANGE above this build's maxima).
+ * Combinations the prologue/epilogue modules do not do are gated (gate() below) with a printed
+ * line; TB_FULL=1 runs them anyway. TB_VECTORS=N sets the random case count, TB_CHAINS=N the
+ * chain count, TB_SEED the random seed.
+ * TB_PERF=1 runs the decode performance tables instead (t = 1, memory presets ddr4 and hbm):
+ * one call alone (cycles from start to done; TB_PERF_FLAGS=F: flags F only), and a chain of
+ * PERF_CALLS dependent flags-0 calls (period = done-to-done cycles / (calls - 1)), each
+ * against weight bytes / (weight ports x bytes per cycle); TB_PERF=single or TB_PERF=chain
+ * prints one of them. */
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <deque>
@@ -28,10 +40,12 @@
 #include "Vqmatmul_rtl.h"
 typedef Vqmatmul_rtl model_t;
 #define SIG(g, pre, lo, up) m->m_axi_gmem##g##_##up
+#define CLK ap_clk
 #else
 #include "Vqmatmul_core.h"
 typedef Vqmatmul_core model_t;
 #define SIG(g, pre, lo, up) m->pre##_##lo
+#define CLK clk
 #endif
 #include "axi_mem.h"
 #include "tb_common.h"
@@ -49,7 +63,8 @@ static const uint64_t MEM_BASE = 0x200000000ull;
 /* regions (offsets from MEM_BASE); each case adds a random misalignment */
 static const uint64_t W_BASE = 0, WU_BASE = 0x1000000, X_BASE = 0x2000000, NW_BASE = 0x2400000,
                       R_BASE = 0x2480000, Y_BASE = 0x2600000, MEM_SIZE = 0x2800000;
-static const uint32_t GUARD = 16; /* poisoned words each side of y */
+static const uint32_t GUARD = 16;     /* poisoned words each side of y */
+static const unsigned PERF_CALLS = 6; /* calls of a performance chain */
 
 static uint32_t block_bytes(uint32_t wt)
 {
@@ -82,58 +97,6 @@ static const char *gate(uint32_t t, uint32_t flags)
     return nullptr;
 }
 
-#ifdef TB_KERNEL_TOP
-/* ---- a minimal AXI4-Lite master: one operation at a time from the front of a queue ---- */
-struct ctl_op {
-    bool write;
-    uint32_t addr, data; /* data: to write, or as read */
-};
-struct ctl_state {
-    bool resp = false; /* address/data phase done, waiting for B / R */
-    bool aw_done = false, w_done = false;
-    bool complete = false; /* the front operation finished this cycle */
-};
-
-static void ctl_drive(model_t *m, std::deque<ctl_op> &ops, ctl_state &cs)
-{
-    bool have = !ops.empty() && !cs.complete;
-    const ctl_op *op = have ? &ops.front() : nullptr;
-    m->s_axi_control_AWVALID = have && op->write && !cs.resp && !cs.aw_done;
-    m->s_axi_control_AWADDR = have ? op->addr : 0;
-    m->s_axi_control_WVALID = have && op->write && !cs.resp && !cs.w_done;
-    m->s_axi_control_WDATA = have ? op->data : 0;
-    m->s_axi_control_WSTRB = 0xf;
-    m->s_axi_control_BREADY = have && op->write && cs.resp;
-    m->s_axi_control_ARVALID = have && !op->write && !cs.resp;
-    m->s_axi_control_ARADDR = have ? op->addr : 0;
-    m->s_axi_control_RREADY = have && !op->write && cs.resp;
-}
-
-/* after eval, before the edge: the handshakes of this cycle */
-static void ctl_sample(model_t *m, std::deque<ctl_op> &ops, ctl_state &cs)
-{
-    bool aw = m->s_axi_control_AWVALID && m->s_axi_control_AWREADY;
-    bool w = m->s_axi_control_WVALID && m->s_axi_control_WREADY;
-    bool b = m->s_axi_control_BREADY && m->s_axi_control_BVALID;
-    bool ar = m->s_axi_control_ARVALID && m->s_axi_control_ARREADY;
-    bool r = m->s_axi_control_RREADY && m->s_axi_control_RVALID;
-    if (ops.empty())
-        return;
-    if (r)
-        ops.front().data = m->s_axi_control_RDATA;
-    cs.aw_done |= aw;
-    cs.w_done |= w;
-    if (ops.front().write && cs.aw_done && cs.w_done)
-        cs.resp = true;
-    if (ar)
-        cs.resp = true;
-    if (b || r) {
-        cs.resp = cs.aw_done = cs.w_done = false;
-        cs.complete = true;
-    }
-}
-#endif
-
 /* ---- one call ---- */
 struct call_t {
     uint64_t w, w_up, x, norm_w, r, y; /* offsets from MEM_BASE */
@@ -141,11 +104,22 @@ struct call_t {
     float eps;
 };
 
-struct run_out {
-    bool ok;
-    uint64_t cycles;
-    uint32_t status;
-    uint64_t beats; /* every port, both directions */
+/* how the host hands calls over and completes them */
+struct host_cfg {
+    bool eager = false;    /* start call i+1 as soon as call i is taken (else after its continue) */
+    bool poll = true;      /* top: poll the control word for ap_done (else wait for the interrupt) */
+    bool checks = false;   /* top: read ISR around its clear (set, then clear) */
+    unsigned cont_max = 0; /* ap_continue 0..cont_max cycles after the completion is seen; the
+                              status and "no further ap_done" are checked meanwhile */
+};
+
+struct chain_out {
+    bool ok = false;
+    std::string err;
+    uint64_t cycles = 0;
+    std::vector<uint32_t> status;   /* per completion, in order */
+    std::vector<uint64_t> done_cyc; /* cycle of each completion (ap_done / done) */
+    uint64_t beats[6] = {0, 0, 0, 0, 0, 0}; /* per port, both directions */
 };
 
 #define RD_DRIVE(g, pre, p)                                                                      \
@@ -166,79 +140,31 @@ struct run_out {
         p.rready = SIG(g, pre, rready, RREADY);                                                  \
     } while (0)
 
-static run_out run_rtl(model_t *m, axi_mem &mem, const axi_port_cfg &cfg, const call_t &c,
-                       std::string &err, uint64_t *w_busy)
-{
-    static const char *names[6] = {"w", "w_up", "x", "norm_w", "r", "y"};
+/* ---- the six memory ports around the model: one clock cycle ----
+ * host.drive() sets the control inputs (clock low), host.sample() sees the settled outputs
+ * before the edge, host.after() the registered outputs after it. */
+struct bench {
+    model_t *m;
     std::vector<axi_port *> ports;
-    for (int i = 0; i < 6; i++)
-        ports.push_back(new axi_port(mem, cfg, names[i]));
     axi_pins p[6];
-    run_out o{false, 0, 0, 0};
-    auto finish = [&](bool ok) {
-        o.ok = ok;
-        for (axi_port *q : ports) {
-            o.beats += q->stats.rd_beats + q->stats.wr_beats;
-        }
-        if (w_busy)
-            *w_busy = ports[0]->stats.rd_busy_cycles;
+    uint64_t cyc = 0;
+    bench(model_t *model, axi_mem &mem, const axi_port_cfg &cfg) : m(model)
+    {
+        static const char *names[6] = {"w", "w_up", "x", "norm_w", "r", "y"};
+        for (int i = 0; i < 6; i++)
+            ports.push_back(new axi_port(mem, cfg, names[i]));
+    }
+    ~bench()
+    {
         for (axi_port *q : ports)
             delete q;
-        return o;
-    };
-#ifdef TB_KERNEL_TOP
-    /* the driver's sequence on s_axi_control: GIE, IER, the argument words, ap_start; then
-       poll the control word for ap_done, read status and ISR, clear ISR, read it again */
-    fl_kernel_call call;
-    std::memset(&call, 0, sizeof call);
-    call.kernel = FL_KERNEL_QMATMUL;
-    call.u.qmm.w = MEM_BASE + c.w;
-    call.u.qmm.w_up = MEM_BASE + c.w_up;
-    call.u.qmm.x = MEM_BASE + c.x;
-    call.u.qmm.norm_w = MEM_BASE + c.norm_w;
-    call.u.qmm.r = MEM_BASE + c.r;
-    call.u.qmm.y = MEM_BASE + c.y;
-    call.u.qmm.wtype = c.wtype;
-    call.u.qmm.n = c.n;
-    call.u.qmm.k = c.k;
-    call.u.qmm.t = c.t;
-    call.u.qmm.flags = c.flags;
-    call.u.qmm.eps = c.eps;
-    uint32_t regs[FL_QMATMUL_REG_END / 4u] = {0};
-    fl_kernel_regs(&call, regs);
-    std::deque<ctl_op> ops;
-    ops.push_back({true, 0x04, 1});
-    ops.push_back({true, 0x08, 1});
-    for (uint32_t a = 0x10; a < FL_QMATMUL_REG_STATUS; a += 4)
-        ops.push_back({true, a, regs[a / 4]});
-    ops.push_back({true, 0x00, 1});
-    ops.push_back({false, 0x00, 0});
-    ctl_state cs;
-    bool irq_seen = false, polled_done = false;
-#else
-    m->arg_w = MEM_BASE + c.w;
-    m->arg_w_up = MEM_BASE + c.w_up;
-    m->arg_x = MEM_BASE + c.x;
-    m->arg_norm_w = MEM_BASE + c.norm_w;
-    m->arg_r = MEM_BASE + c.r;
-    m->arg_y = MEM_BASE + c.y;
-    m->arg_wtype = c.wtype;
-    m->arg_n = c.n;
-    m->arg_k = c.k;
-    m->arg_t = c.t;
-    m->arg_flags = c.flags;
-    m->arg_eps = tb_u(c.eps);
-#endif
-    uint64_t cyc = 0;
-    bool done = false;
-    while (!done) {
-#ifdef TB_KERNEL_TOP
-        m->ap_clk = 0;
-        ctl_drive(m, ops, cs);
-#else
-        m->clk = 0;
-        m->start = cyc == 0;
-#endif
+    }
+    bench(const bench &) = delete;
+    bench &operator=(const bench &) = delete;
+    template <typename H> void step(H &host)
+    {
+        m->CLK = 0;
+        host.drive();
         for (int i = 0; i < 6; i++)
             ports[i]->drive(p[i]);
         RD_DRIVE(0, w, p[0]);
@@ -268,77 +194,58 @@ static run_out run_rtl(model_t *m, axi_mem &mem, const axi_port_cfg &cfg, const 
         p[5].bready = SIG(5, y, bready, BREADY);
         for (int i = 0; i < 6; i++)
             ports[i]->sample(p[i]);
-#ifdef TB_KERNEL_TOP
-        ctl_sample(m, ops, cs);
-        m->ap_clk = 1;
-#else
-        done = m->done;
-        m->clk = 1;
-#endif
+        host.sample();
+        m->CLK = 1;
         m->eval();
         for (int i = 0; i < 6; i++)
             ports[i]->step();
         cyc++;
-        o.cycles = cyc;
-#ifdef TB_KERNEL_TOP
-        irq_seen |= m->__SYM__interrupt;
-        if (cs.complete) { /* an operation finished: the next step of the sequence */
-            cs.complete = false;
-            ctl_op op = ops.front();
-            ops.pop_front();
-            if (!op.write && op.addr == 0x00 && !polled_done) {
-                if (op.data & 2u) {
-                    polled_done = true;
-                    ops.push_back({false, FL_QMATMUL_REG_STATUS, 0});
-                    ops.push_back({false, 0x0C, 0});
-                    ops.push_back({true, 0x0C, 1});
-                    ops.push_back({false, 0x0C, 0});
-                    ops.push_back({false, 0x00, 0});
-                } else {
-                    ops.push_back({false, 0x00, 0});
-                }
-            } else if (!op.write && op.addr == FL_QMATMUL_REG_STATUS) {
-                o.status = op.data;
-            } else if (!op.write && op.addr == 0x0C && ops.size() == 3 && !(op.data & 1u)) {
-                err = "ISR ap_done not set after ap_done";
-            } else if (!op.write && op.addr == 0x0C && ops.size() == 1 && op.data != 0) {
-                err = "ISR not cleared by writing 1";
-            } else if (!op.write && op.addr == 0x00 && polled_done) {
-                if ((op.data & 0xfu) != 4u)
-                    err = "control word after the run is not ap_idle only";
-                done = true;
-            }
-            if (!err.empty())
-                return finish(false);
-        }
-#endif
-        if (cyc > cfg.timeout_cycles) {
-            err = "timeout";
-            return finish(false);
-        }
+        host.after();
+    }
+    bool ports_idle() const
+    {
         for (axi_port *q : ports)
-            if (!q->ok()) {
-                err = q->error;
-                return finish(false);
-            }
+            if (!q->idle())
+                return false;
+        return true;
     }
-    for (axi_port *q : ports)
-        if (!q->idle()) {
-            err = "done with AXI transactions unfinished";
-            return finish(false);
-        }
-#ifdef TB_KERNEL_TOP
-    if (!irq_seen || m->__SYM__interrupt) {
-        err = irq_seen ? "interrupt still high after ISR cleared" : "no interrupt";
-        return finish(false);
+    std::string port_error() const
+    {
+        for (axi_port *q : ports)
+            if (!q->ok())
+                return q->error;
+        return std::string();
     }
-#else
-    m->clk = 0;
-    m->start = 0;
-    m->eval();
-    o.status = m->status;
-#endif
-    return finish(true);
+};
+
+#include "tb_qmatmul_host.h"
+
+/* Hands `calls` to the model as host `h` does, until every completion is continued. */
+static chain_out run_chain(model_t *m, axi_mem &mem, const axi_port_cfg &cfg,
+                           const std::vector<call_t> &calls, const host_cfg &h, tb_rng &r)
+{
+    chain_out o;
+    bench b(m, mem, cfg);
+    host_t host(m, calls, h, r, o, b);
+    while (!host.finished()) {
+        b.step(host);
+        if (o.err.empty() && b.cyc > cfg.timeout_cycles)
+            o.err = "timeout";
+        if (o.err.empty())
+            o.err = b.port_error();
+        if (!o.err.empty())
+            break;
+    }
+    host.end();
+    if (o.err.empty() && !b.ports_idle())
+        o.err = "done with AXI transactions unfinished";
+    if (o.err.empty() && o.status.size() != calls.size())
+        o.err = "not every call completed";
+    o.cycles = b.cyc;
+    for (int i = 0; i < 6; i++)
+        o.beats[i] = b.ports[i]->stats.rd_beats + b.ports[i]->stats.wr_beats;
+    o.ok = o.err.empty();
+    return o;
 }
 
 /* ---- inputs ---- */
@@ -388,11 +295,13 @@ static float rnd_x(tb_rng &r, int base, bool edge)
 struct tb_t {
     model_t *m;
     axi_mem mem{MEM_BASE, MEM_SIZE};
+    std::vector<uint8_t> shadow = std::vector<uint8_t>(MEM_SIZE); /* the C's memory */
     fl_hls_state *st = nullptr;
     tb_rng r{0x9a7a1u + TB_DATA_W};
     tb_count c;
     std::map<std::string, unsigned> skipped;
     uint64_t nan_payload = 0; /* y words where both are NaN with different bits */
+    uint64_t chains = 0, chain_calls = 0, chain_dep = 0, chain_bad = 0;
 };
 
 static bool is_nan(uint32_t u)
@@ -432,79 +341,167 @@ static void fill_f(tb_t &s, uint64_t off, uint64_t cnt, bool edge, int spread)
     }
 }
 
-/* One case: fill memory, run both, compare. want_st_override: the status expected when the
- * C would accept the call but this build's maxima do not (FL_KST_RANGE), else ~0u. Returns
- * the RTL's cycles (0 on failure). */
-static uint64_t one(tb_t &s, call_t c, const axi_port_cfg &cfg, bool edge, bool fill,
-                    uint64_t *w_busy = nullptr)
+/* the inputs of a good call (x only when not another call's y) */
+static void fill_call(tb_t &s, const call_t &c, bool edge, bool fill_x)
 {
-    uint32_t want_st = fl_qmatmul_check(c.wtype, c.n, c.k, c.t, c.flags);
-    if (want_st == FL_KST_OK) {
+    uint32_t nb = c.k / 32u, bsz = block_bytes(c.wtype);
+    fill_w(s, c.w, (uint64_t)c.n * nb, bsz, edge);
+    if (c.flags & FL_QMM_SWIGLU)
+        fill_w(s, c.w_up, (uint64_t)c.n * nb, bsz, edge);
+    if (fill_x)
+        fill_f(s, c.x, (uint64_t)c.t * c.k, edge, 10);
+    if (c.flags & FL_QMM_NORM)
+        fill_f(s, c.norm_w, c.k, edge, 1);
+    if (c.flags & FL_QMM_RESID)
+        fill_f(s, c.r, (uint64_t)c.t * c.n, edge, 6);
+}
+
+static uint64_t beats_of(uint64_t off, uint64_t len)
+{
+    uint64_t a = MEM_BASE + off;
+    return len ? (a + len - 1) / BB - a / BB + 1 : 0;
+}
+
+static void copy_span(tb_t &s, uint64_t off, uint64_t len)
+{
+    std::memcpy(&s.shadow[off], mb(s, off), len);
+}
+
+/* One sequence of calls (inputs already in memory): y of every call poisoned with its guard
+ * words, the C run call after call on a copy of the bytes it touches, the RTL run as host `h`
+ * hands them over, then statuses, y words (with guards) and the read ports' beats compared.
+ * Returns the run (ok false on any mismatch). */
+static chain_out run_case(tb_t &s, const std::vector<call_t> &calls, const axi_port_cfg &cfg,
+                          const host_cfg &h)
+{
+    size_t nc = calls.size();
+    std::vector<uint32_t> want_st(nc);
+    std::vector<uint64_t> ny(nc);
+    uint64_t want_beats[4] = {0, 0, 0, 0}; /* w, w_up, x, norm_w */
+    for (size_t i = 0; i < nc; i++) {
+        const call_t &c = calls[i];
+        want_st[i] = fl_qmatmul_check(c.wtype, c.n, c.k, c.t, c.flags);
+        ny[i] = want_st[i] == FL_KST_OK ? (uint64_t)c.t * c.n : 0;
+        uint32_t *yv = (uint32_t *)mb(s, c.y - 4 * GUARD);
+        for (uint64_t j = 0; j < ny[i] + 2 * GUARD; j++)
+            yv[j] = 0xdeadbeefu ^ (uint32_t)j ^ (uint32_t)(i << 24);
+    }
+    /* the C's copy: every byte a call reads or writes */
+    for (size_t i = 0; i < nc; i++) {
+        const call_t &c = calls[i];
+        copy_span(s, c.y - 4 * GUARD, 4 * (ny[i] + 2 * GUARD));
+        if (want_st[i] != FL_KST_OK)
+            continue;
+        uint64_t wbytes = (uint64_t)c.n * (c.k / 32) * block_bytes(c.wtype);
+        copy_span(s, c.w, wbytes);
+        want_beats[0] += beats_of(c.w, wbytes);
+        if (c.flags & FL_QMM_SWIGLU) {
+            copy_span(s, c.w_up, wbytes);
+            want_beats[1] += beats_of(c.w_up, wbytes);
+        }
+        copy_span(s, c.x, 4ull * c.t * c.k);
+        want_beats[2] += beats_of(c.x, 4ull * c.t * c.k);
+        if (c.flags & FL_QMM_NORM) {
+            copy_span(s, c.norm_w, 4ull * c.k);
+            want_beats[3] += beats_of(c.norm_w, 4ull * c.k);
+        }
+        if (c.flags & FL_QMM_RESID)
+            copy_span(s, c.r, 4 * ny[i]);
+    }
+    for (size_t i = 0; i < nc; i++) {
+        const call_t &c = calls[i];
+        if (want_st[i] != FL_KST_OK)
+            continue;
+        uint8_t *sh = s.shadow.data();
+        fl_qmatmul(s.st, sh + c.w, sh + c.w_up, (const float *)(sh + c.x),
+                   (const float *)(sh + c.norm_w), (const float *)(sh + c.r),
+                   (float *)(sh + c.y), c.wtype, c.n, c.k, c.t, c.flags, c.eps, &want_st[i]);
+    }
+    chain_out o = run_chain(s.m, s.mem, cfg, calls, h, s.r);
+    for (size_t i = 0; o.ok && i < nc; i++)
+        if (o.status[i] != want_st[i]) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "call %zu: status %u, want %u", i, o.status[i],
+                          want_st[i]);
+            o.ok = false;
+            o.err = buf;
+        }
+    bool all_bad = true;
+    for (size_t i = 0; i < nc; i++)
+        all_bad &= want_st[i] != FL_KST_OK;
+    uint64_t tot = 0;
+    for (int i = 0; i < 6; i++)
+        tot += o.beats[i];
+    if (o.ok && all_bad && tot != 0) {
+        o.ok = false;
+        o.err = "AXI beats on a refused call";
+    }
+    for (int i = 0; o.ok && i < 4; i++)
+        if (o.beats[i] != want_beats[i]) {
+            static const char *nm[4] = {"w", "w_up", "x", "norm_w"};
+            char buf[120];
+            std::snprintf(buf, sizeof buf, "%s port: %llu beats, the good calls' ranges %llu",
+                          nm[i], (unsigned long long)o.beats[i],
+                          (unsigned long long)want_beats[i]);
+            o.ok = false;
+            o.err = buf;
+        }
+    for (size_t i = 0; o.ok && i < nc; i++) {
+        const call_t &c = calls[i];
+        const uint32_t *got = (const uint32_t *)mb(s, c.y - 4 * GUARD);
+        const uint32_t *want = (const uint32_t *)&s.shadow[c.y - 4 * GUARD];
+        for (uint64_t j = 0; j < ny[i] + 2 * GUARD; j++) {
+            if (got[j] == want[j])
+                continue;
+            /* NaN against NaN: which NaN comes out of an fp32 add or multiply of two NaNs
+               is the operand order gcc picked for the C (a commutative +), not a contract */
+            if (j >= GUARD && j < GUARD + ny[i] && is_nan(got[j]) && is_nan(want[j])) {
+                s.nan_payload++;
+                continue;
+            }
+            long long wi = (long long)j - GUARD;
+            char buf[160];
+            std::snprintf(buf, sizeof buf,
+                          "call %zu: y word %lld (token %lld row %lld) = 0x%08x, want 0x%08x",
+                          i, wi, wi / (long long)c.n, wi % (long long)c.n, got[j], want[j]);
+            o.ok = false;
+            o.err = buf;
+            break;
+        }
+    }
+    if (!tb_check(s.c, o.ok) && tb_show(s.c)) {
+        std::printf("FAIL (lat %u bpc %.0f stall %u, host %s%s cont<=%u): %s\n", cfg.rd_latency,
+                    cfg.rd_bytes_per_cycle, cfg.stall_pct, h.eager ? "eager" : "serial",
+                    h.poll ? " poll" : " irq", h.cont_max, o.err.c_str());
+        for (size_t i = 0; i < nc; i++) {
+            const call_t &c = calls[i];
+            std::printf("  call %zu: type %u n %u k %u t %u flags %u eps %g (w+%llu wu+%llu "
+                        "x+%llu) status %u\n",
+                        i, c.wtype, c.n, c.k, c.t, c.flags, (double)c.eps,
+                        (unsigned long long)(c.w % BB), (unsigned long long)(c.w_up % BB),
+                        (unsigned long long)(c.x % BB), want_st[i]);
+        }
+    }
+    return o;
+}
+
+/* One call alone (the old one-at-a-time sequence): fill, run, compare. Returns the RTL's
+ * cycles (0 on failure or when gated). */
+static uint64_t one(tb_t &s, call_t c, const axi_port_cfg &cfg, bool edge, bool fill)
+{
+    uint32_t st = fl_qmatmul_check(c.wtype, c.n, c.k, c.t, c.flags);
+    if (st == FL_KST_OK) {
         if (const char *why = gate(c.t, c.flags)) {
             s.skipped[why]++;
             return 0;
         }
+        if (fill)
+            fill_call(s, c, edge, true);
     }
-    bool ok_args = want_st == FL_KST_OK;
-    uint32_t nb = ok_args ? c.k / 32u : 0, bsz = block_bytes(c.wtype);
-    uint64_t ny = ok_args ? (uint64_t)c.t * c.n : 0;
-    if (ok_args && fill) {
-        fill_w(s, c.w, (uint64_t)c.n * nb, bsz, edge);
-        if (c.flags & FL_QMM_SWIGLU)
-            fill_w(s, c.w_up, (uint64_t)c.n * nb, bsz, edge);
-        fill_f(s, c.x, (uint64_t)c.t * c.k, edge, 10);
-        if (c.flags & FL_QMM_NORM)
-            fill_f(s, c.norm_w, c.k, edge, 1);
-        if (c.flags & FL_QMM_RESID)
-            fill_f(s, c.r, ny, edge, 6);
-    }
-    /* y with guard words poisoned */
-    uint64_t ywords = ny + 2 * GUARD;
-    uint32_t *yv = (uint32_t *)mb(s, c.y - 4 * GUARD);
-    for (uint64_t i = 0; i < ywords; i++)
-        yv[i] = 0xdeadbeefu ^ (uint32_t)i;
-    std::vector<uint32_t> want(ywords);
-    std::memcpy(want.data(), yv, ywords * 4u);
-    if (ok_args)
-        fl_qmatmul(s.st, mb(s, c.w), mb(s, c.w_up), (const float *)mb(s, c.x),
-                   (const float *)mb(s, c.norm_w), (const float *)mb(s, c.r),
-                   (float *)&want[GUARD], c.wtype, c.n, c.k, c.t, c.flags, c.eps, &want_st);
-    std::string err;
-    run_out o = run_rtl(s.m, s.mem, cfg, c, err, w_busy);
-    bool ok = o.ok && o.status == want_st;
-    if (ok && want_st != FL_KST_OK && o.beats != 0) {
-        ok = false;
-        err = "AXI beats on a refused call";
-    }
-    uint64_t bad_i = 0;
-    for (uint64_t i = 0; ok && i < ywords; i++)
-        if (want[i] != yv[i]) {
-            /* NaN against NaN: which NaN comes out of an fp32 add or multiply of two NaNs
-               is the operand order gcc picked for the C (a commutative +), not a contract */
-            if (i >= GUARD && i < GUARD + ny && is_nan(want[i]) && is_nan(yv[i])) {
-                s.nan_payload++;
-                continue;
-            }
-            ok = false;
-            bad_i = i;
-        }
-    if (!tb_check(s.c, ok) && tb_show(s.c)) {
-        std::printf("FAIL type %u n %u k %u t %u flags %u eps %g (w+%llu wu+%llu x+%llu "
-                    "lat %u bpc %.0f stall %u edge %d): ",
-                    c.wtype, c.n, c.k, c.t, c.flags, (double)c.eps,
-                    (unsigned long long)(c.w % BB), (unsigned long long)(c.w_up % BB),
-                    (unsigned long long)(c.x % BB), cfg.rd_latency, cfg.rd_bytes_per_cycle,
-                    cfg.stall_pct, (int)edge);
-        if (!o.ok || !err.empty())
-            std::printf("%s (status %u, want %u)\n", err.c_str(), o.status, want_st);
-        else if (o.status != want_st)
-            std::printf("status %u, want %u\n", o.status, want_st);
-        else
-            std::printf("y word %lld (token %lld row %lld) = 0x%08x, want 0x%08x\n",
-                        (long long)bad_i - GUARD, ((long long)bad_i - GUARD) / (long long)c.n,
-                        ((long long)bad_i - GUARD) % (long long)c.n, yv[bad_i], want[bad_i]);
-    }
-    return ok ? o.cycles : 0;
+    host_cfg h;
+    h.checks = true;
+    chain_out o = run_case(s, std::vector<call_t>(1, c), cfg, h);
+    return o.ok ? o.cycles : 0;
 }
 
 /* a call with random misalignments inside the regions */
@@ -528,49 +525,204 @@ static call_t place(tb_t &s, uint32_t wtype, uint32_t n, uint32_t k, uint32_t t,
     return c;
 }
 
-static void perf_table(tb_t &s)
+/* ---- chains: calls laid out one after the other in each region ---- */
+struct bump {
+    uint64_t cur[6] = {W_BASE, WU_BASE, X_BASE, NW_BASE, R_BASE, Y_BASE};
+    /* region i: `bytes` at a fresh place, misaligned by `mis` */
+    uint64_t take(int i, uint64_t bytes, uint64_t mis)
+    {
+        uint64_t a = (cur[i] + 255) / 256 * 256 + mis;
+        cur[i] = a + bytes;
+        return a;
+    }
+};
+
+static const uint32_t TYPES[3] = {FL_TYPE_Q4_0, FL_TYPE_Q5_0, FL_TYPE_Q8_0};
+
+struct bad_args {
+    uint32_t wtype, n, k, t, flags;
+};
+static const bad_args BADS[] = {
+    {FL_TYPE_Q8_0, 4, 64, 1, 0x8},   {FL_TYPE_Q4_0, 4, 64, 1, 0x100},
+    {3, 4, 64, 1, 0},                {0, 4, 64, 1, 0},
+    {7, 0, 0, 0, 0x10},              {FL_TYPE_Q4_0, 0, 64, 1, 0},
+    {FL_TYPE_Q5_0, 4, 0, 1, 0},      {FL_TYPE_Q5_0, 4, 64, 0, 0},
+    {FL_TYPE_Q8_0, 4, 48, 1, 0},     {FL_TYPE_Q8_0, 4, 33, 1, 7},
+    {FL_TYPE_Q8_0, 262145, 64, 1, 0}, {FL_TYPE_Q4_0, 4, 16416, 1, 0},
+    {FL_TYPE_Q4_0, 4, 64, 65, 0},    {FL_TYPE_Q5_0, 4, 0x80000000u, 1, 0},
+    {FL_TYPE_Q5_0, 0xffffffffu, 64, 0xffffffffu, 0},
+};
+
+/* A random chain of 2..8 calls: random type, flags, t and shape (small enough to fit the
+ * regions), a refused call now and then, x of call i+1 = y of call i where its t * k words
+ * fit in that y. */
+static void random_chain(tb_t &s, const axi_port_cfg &cfg, const host_cfg &h)
 {
-    static const uint32_t shapes[6][2] = {{256, 256},   {2048, 2048}, {5632, 2048},
-                                          {2048, 5632}, {32000, 288}, {768, 288}};
-    static const uint32_t types[3] = {FL_TYPE_Q4_0, FL_TYPE_Q5_0, FL_TYPE_Q8_0};
+    tb_rng &r = s.r;
+    bump bp;
+    std::vector<call_t> calls;
+    unsigned nc = 2 + r.below(7);
+    int prev_i = -1; /* the previous call, when good */
+    for (unsigned i = 0; i < nc; i++) {
+        const call_t *prev = prev_i >= 0 ? &calls[prev_i] : nullptr;
+        call_t c;
+        bool bad = r.below(6) == 0;
+        uint32_t flags = r.below(8);
+        if (bad) {
+            const bad_args &b = BADS[r.below(sizeof BADS / sizeof BADS[0])];
+            c.wtype = b.wtype, c.n = b.n, c.k = b.k, c.t = b.t, c.flags = b.flags;
+        } else {
+            c.wtype = TYPES[r.below(3)];
+            c.flags = flags;
+            c.t = r.below(3) ? 1 : 2 + r.below(r.below(4) ? 7 : 31);
+            uint32_t nb = 1 + r.below(r.below(4) ? 12 : 48);
+            c.n = 1 + r.below(r.below(3) ? 300 : 1200);
+            bool dep = prev && r.below(4) != 0 && prev->n >= 32;
+            if (dep) { /* x = the previous y: t * k <= its t * n */
+                c.t = prev->t;
+                nb = 1 + r.below(prev->n / 32 < 48 ? prev->n / 32 : 48);
+            }
+            c.k = 32 * nb;
+            if ((uint64_t)c.n * nb * c.t > 60000)
+                c.n = (uint32_t)(60000 / ((uint64_t)nb * c.t)) + 1;
+            if (gate(c.t, c.flags))
+                return;
+        }
+        c.eps = 1e-5f;
+        bool ok = fl_qmatmul_check(c.wtype, c.n, c.k, c.t, c.flags) == FL_KST_OK;
+        uint64_t wbytes = ok ? (uint64_t)c.n * (c.k / 32) * block_bytes(c.wtype) : 0;
+        uint64_t ny = ok ? (uint64_t)c.t * c.n : 0, nx = ok ? (uint64_t)c.t * c.k : 0;
+        c.w = bp.take(0, wbytes, r.below(3) ? r.below(2 * BB) : 0);
+        c.w_up = bp.take(1, wbytes, r.below(3) ? r.below(2 * BB) : 0);
+        bool dep = ok && prev && (uint64_t)c.t * c.k <= (uint64_t)prev->t * prev->n;
+        c.x = dep ? prev->y : bp.take(2, 4 * nx, 4u * r.below(BB / 2));
+        c.norm_w = bp.take(3, ok ? 4ull * c.k : 0, 4u * r.below(BB / 2));
+        c.r = bp.take(4, 4 * ny, 4u * r.below(BB / 2));
+        c.y = bp.take(5, 4 * (ny + 2 * GUARD), 4u * r.below(BB / 2)) + 4 * GUARD;
+        if (ok)
+            fill_call(s, c, false, !dep);
+        s.chain_dep += dep;
+        s.chain_bad += !ok;
+        calls.push_back(c);
+        prev_i = ok ? (int)calls.size() - 1 : -1;
+    }
+    if (bp.cur[0] > WU_BASE || bp.cur[1] > X_BASE || bp.cur[2] > NW_BASE ||
+        bp.cur[3] > R_BASE || bp.cur[4] > Y_BASE || bp.cur[5] > MEM_SIZE) {
+        std::printf("random_chain: the regions overflow (a testbench bug)\n");
+        tb_check(s.c, false);
+        return;
+    }
+    s.chains++;
+    s.chain_calls += calls.size();
+    run_case(s, calls, cfg, h);
+}
+
+/* ---- the decode performance tables (t = 1) ---- */
+static const uint32_t PERF_SHAPES[6][2] = {{256, 256},   {2048, 2048}, {5632, 2048},
+                                           {2048, 5632}, {32000, 288}, {768, 288}};
+static const struct {
+    const char *name;
+    double bpc;
+    unsigned lat;
+} PRESETS[2] = {{"ddr4", 64, 80}, {"hbm", 32, 60}};
+
+static axi_port_cfg perf_cfg(unsigned p)
+{
+    axi_port_cfg cfg;
+    cfg.data_bits = TB_DATA_W;
+    cfg.rd_latency = PRESETS[p].lat;
+    cfg.rd_bytes_per_cycle = PRESETS[p].bpc < BB ? PRESETS[p].bpc : BB;
+    cfg.wr_bytes_per_cycle = cfg.rd_bytes_per_cycle;
+    cfg.timeout_cycles = 50000000;
+    return cfg;
+}
+
+/* simulated cycles and wall time of the performance tables (the model's speed) */
+static uint64_t g_perf_cycles = 0;
+static double g_perf_s = 0;
+
+/* one call alone: cycles from start to done, the fused flags too */
+static void perf_single(tb_t &s)
+{
     static const uint32_t flagset[4] = {0, FL_QMM_NORM, FL_QMM_RESID,
                                         FL_QMM_NORM | FL_QMM_SWIGLU};
-    static const struct {
-        const char *name;
-        double bpc;
-        unsigned lat;
-    } presets[2] = {{"ddr4", 64, 80}, {"hbm", 32, 60}};
     const char *only = std::getenv("TB_PERF_FLAGS"); /* e.g. "0" to run flags 0 only */
+    std::printf("one call alone (start to done)\n");
     std::printf("preset type      n     k flags   cycles    floor  ratio\n");
-    for (auto &pr : presets)
-        for (auto &sh : shapes)
-            for (uint32_t ty : types)
+    for (unsigned p = 0; p < 2; p++)
+        for (auto &sh : PERF_SHAPES)
+            for (uint32_t ty : TYPES)
                 for (uint32_t fl : flagset) {
                     if (only && (uint32_t)std::atoi(only) != fl)
                         continue;
-                    if ( gate(1, fl)) {
+                    if (gate(1, fl)) {
                         s.skipped[gate(1, fl)]++;
                         continue;
                     }
-                    axi_port_cfg cfg;
-                    cfg.data_bits = TB_DATA_W;
-                    cfg.rd_latency = pr.lat;
-                    cfg.rd_bytes_per_cycle = pr.bpc < BB ? pr.bpc : BB;
-                    cfg.wr_bytes_per_cycle = cfg.rd_bytes_per_cycle;
-                    cfg.timeout_cycles = 50000000;
+                    axi_port_cfg cfg = perf_cfg(p);
                     call_t c = place(s, ty, sh[0], sh[1], 1, fl);
                     c.w = W_BASE;
                     c.w_up = WU_BASE;
                     uint64_t wbytes = (uint64_t)sh[0] * (sh[1] / 32) * block_bytes(ty);
                     unsigned ports = (fl & FL_QMM_SWIGLU) ? 2 : 1;
+                    auto t0 = std::chrono::steady_clock::now();
                     uint64_t cyc = one(s, c, cfg, false, true);
+                    g_perf_s += std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              t0).count();
+                    g_perf_cycles += cyc;
                     double floor = (double)wbytes / cfg.rd_bytes_per_cycle; /* per port */
-                    std::printf("%-6s Q%u_0 %6u %5u %5u %8llu %8.0f  %.3f%s\n", pr.name,
+                    std::printf("%-6s Q%u_0 %6u %5u %5u %8llu %8.0f  %.3f%s\n", PRESETS[p].name,
                                 ty == 2 ? 4 : ty == 6 ? 5 : 8, sh[0], sh[1], fl,
                                 (unsigned long long)cyc, floor, (double)cyc / floor,
                                 ports == 2 ? " (2 weight ports)" : "");
                     std::fflush(stdout);
                 }
+}
+
+/* back to back: PERF_CALLS dependent calls (x of call i+1 = y of call i; one weight matrix),
+ * handed over as soon as the kernel takes them and continued at once; the period is the
+ * done-to-done cycles over calls - 1 */
+static void perf_chain(tb_t &s)
+{
+    std::printf("back to back: %u dependent calls, flags 0 (period = done-to-done / %u)\n",
+                PERF_CALLS, PERF_CALLS - 1);
+    std::printf("preset type      n     k   period    floor  ratio\n");
+    double worst = 0;
+    for (unsigned p = 0; p < 2; p++)
+        for (auto &sh : PERF_SHAPES)
+            for (uint32_t ty : TYPES) {
+                axi_port_cfg cfg = perf_cfg(p);
+                uint32_t n = sh[0], k = sh[1];
+                uint64_t wbytes = (uint64_t)n * (k / 32) * block_bytes(ty);
+                uint64_t ystride = ((uint64_t)4 * (n > k ? n : k) + 8 * GUARD + 255) / 256 * 256;
+                std::vector<call_t> calls;
+                for (unsigned i = 0; i < PERF_CALLS; i++) {
+                    call_t c = place(s, ty, n, k, 1, 0);
+                    c.w = W_BASE;
+                    c.y = Y_BASE + 4 * GUARD + i * ystride;
+                    if (i > 0)
+                        c.x = calls.back().y;
+                    calls.push_back(c);
+                }
+                fill_call(s, calls[0], false, true);
+                host_cfg h;
+                h.eager = true;
+                auto t0 = std::chrono::steady_clock::now();
+                chain_out o = run_case(s, calls, cfg, h);
+                g_perf_s +=
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                g_perf_cycles += o.cycles;
+                double floor = (double)wbytes / cfg.rd_bytes_per_cycle;
+                double period = o.ok ? (double)(o.done_cyc.back() - o.done_cyc.front()) /
+                                           (PERF_CALLS - 1)
+                                     : 0;
+                if (n >= 256 && k >= 256 && period / floor > worst)
+                    worst = period / floor;
+                std::printf("%-6s Q%u_0 %6u %5u %8.0f %8.0f  %.3f\n", PRESETS[p].name,
+                            ty == 2 ? 4 : ty == 6 ? 5 : 8, n, k, period, floor, period / floor);
+                std::fflush(stdout);
+            }
+    std::printf("back to back: worst period / floor %.3f (target <= 1.11)\n", worst);
 }
 
 int main(int argc, char **argv)
@@ -581,14 +733,16 @@ int main(int argc, char **argv)
     /* under 10 s of CPU each on an idle core: the 64-bit model moves 8x the beats, the top
        adds the s_axi_control sequence (its datapath is the 512-bit one, tested in full) */
 #if defined(TB_KERNEL_TOP)
-    uint64_t n_runs = 120;
+    uint64_t n_runs = 120, n_chains = 40;
 #elif TB_DATA_W < 512
-    uint64_t n_runs = 100;
+    uint64_t n_runs = 100, n_chains = 16;
 #else
-    uint64_t n_runs = 360;
+    uint64_t n_runs = 360, n_chains = 40;
 #endif
     if (const char *e = std::getenv("TB_VECTORS"))
         n_runs = std::strtoull(e, nullptr, 10);
+    if (const char *e = std::getenv("TB_CHAINS"))
+        n_chains = std::strtoull(e, nullptr, 10);
     if (const char *e = std::getenv("TB_SEED"))
         s.r = tb_rng(std::strtoull(e, nullptr, 0));
     if (std::getenv("TB_FULL"))
@@ -599,7 +753,6 @@ int main(int argc, char **argv)
         std::printf("cannot open the csim state\n");
         return 1;
     }
-    static const uint32_t types[3] = {FL_TYPE_Q4_0, FL_TYPE_Q5_0, FL_TYPE_Q8_0};
 #ifdef TB_KERNEL_TOP
     s.m->ap_rst_n = 0;
     for (int i = 0; i < 2; i++) {
@@ -612,12 +765,19 @@ int main(int argc, char **argv)
 #else
     s.m->rst = 1;
     s.m->start = 0;
+    s.m->cont = 0;
     tb_tick(s.m);
     tb_tick(s.m);
     s.m->rst = 0;
 #endif
-    if (std::getenv("TB_PERF")) {
-        perf_table(s);
+    if (const char *pf = std::getenv("TB_PERF")) { /* "single" or "chain": that table only */
+        if (std::strcmp(pf, "chain") != 0)
+            perf_single(s);
+        if (std::strcmp(pf, "single") != 0)
+            perf_chain(s);
+        std::printf("simulated %llu cycles in %.1f s: %.0f cycles/s (incl. the C reference)\n",
+                    (unsigned long long)g_perf_cycles, g_perf_s,
+                    g_perf_s > 0 ? (double)g_perf_cycles / g_perf_s : 0.0);
     } else {
         tb_rng &r = s.r;
         /* random cases: every type x flag combination in turn, t mostly small */
@@ -651,7 +811,7 @@ int main(int argc, char **argv)
             if (r.below(40) == 0) /* a wide n, short rows */
                 n = 2000 + r.below(1000), k = 32, t = 1;
             bool edge = r.below(6) == 0;
-            call_t c = place(s, types[i % 3], n, k, t, flags);
+            call_t c = place(s, TYPES[i % 3], n, k, t, flags);
             if (edge && r.below(2))
                 c.eps = r.below(2) ? 0.0f : 1e30f;
             one(s, c, cfg, edge, true);
@@ -661,22 +821,30 @@ int main(int argc, char **argv)
             axi_port_cfg cfg;
             cfg.data_bits = TB_DATA_W;
             cfg.timeout_cycles = 10000;
-            struct bad {
-                uint32_t wtype, n, k, t, flags;
-            };
-            static const bad bads[] = {
-                {FL_TYPE_Q8_0, 4, 64, 1, 0x8},   {FL_TYPE_Q4_0, 4, 64, 1, 0x100},
-                {3, 4, 64, 1, 0},                {0, 4, 64, 1, 0},
-                {7, 0, 0, 0, 0x10},              {FL_TYPE_Q4_0, 0, 64, 1, 0},
-                {FL_TYPE_Q5_0, 4, 0, 1, 0},      {FL_TYPE_Q5_0, 4, 64, 0, 0},
-                {FL_TYPE_Q8_0, 4, 48, 1, 0},     {FL_TYPE_Q8_0, 4, 33, 1, 7},
-                {FL_TYPE_Q8_0, 262145, 64, 1, 0}, {FL_TYPE_Q4_0, 4, 16416, 1, 0},
-                {FL_TYPE_Q4_0, 4, 64, 65, 0},    {FL_TYPE_Q5_0, 4, 0x80000000u, 1, 0},
-                {FL_TYPE_Q5_0, 0xffffffffu, 64, 0xffffffffu, 0},
-            };
-            for (const bad &b : bads)
+            for (const bad_args &b : BADS)
                 one(s, place(s, b.wtype, b.n, b.k, b.t, b.flags), cfg, false, false);
         }
+        /* chains: hosts eager (the next call as soon as the kernel takes one) or serial,
+           completions by interrupt or polling, continues at once or late */
+        for (uint64_t i = 0; i < n_chains; i++) {
+            axi_port_cfg cfg;
+            cfg.data_bits = TB_DATA_W;
+            cfg.rd_latency = 1 + r.below(100);
+            cfg.wr_latency = 1 + r.below(30);
+            cfg.rd_bytes_per_cycle = cfg.wr_bytes_per_cycle = BB * (r.below(2) ? 1.0 : 0.25);
+            cfg.stall_pct = r.below(3) == 0 ? r.below(30) : 0;
+            cfg.timeout_cycles = 3000000;
+            cfg.seed = i + 1000;
+            host_cfg h;
+            h.eager = i % 4 != 3;
+            h.poll = i % 2 == 1;
+            h.checks = r.below(2) == 0;
+            h.cont_max = i % 3 == 2 ? 3000 : r.below(2) ? 0 : 20;
+            random_chain(s, cfg, h);
+        }
+        std::printf("chains: %llu (%llu calls, %llu with x = the previous y, %llu refused)\n",
+                    (unsigned long long)s.chains, (unsigned long long)s.chain_calls,
+                    (unsigned long long)s.chain_dep, (unsigned long long)s.chain_bad);
         /* throughput at full bandwidth (t = 1, flags 0): cycles vs the weight floor */
         for (int i = 0; i < 3; i++) {
             axi_port_cfg cfg;
@@ -684,19 +852,19 @@ int main(int argc, char **argv)
             cfg.rd_latency = 40;
             cfg.rd_bytes_per_cycle = cfg.wr_bytes_per_cycle = BB;
             uint32_t n = BB >= 64 ? 256 : 64;
-            call_t c = place(s, types[i], n, 2048, 1, 0);
-            uint64_t busy = 0, cyc = one(s, c, cfg, false, true, &busy);
-            uint64_t wbytes = (uint64_t)n * 64 * block_bytes(types[i]);
+            call_t c = place(s, TYPES[i], n, 2048, 1, 0);
+            uint64_t cyc = one(s, c, cfg, false, true);
+            uint64_t wbytes = (uint64_t)n * 64 * block_bytes(TYPES[i]);
             if (cyc)
                 std::printf("type %2u n %u k 2048: %llu cycles, floor %llu at %u B/cycle "
                             "(%.3fx)\n",
-                            types[i], n, (unsigned long long)cyc,
+                            TYPES[i], n, (unsigned long long)cyc,
                             (unsigned long long)(wbytes / BB), BB,
                             (double)cyc / (double)(wbytes / BB));
         }
     }
     if (s.nan_payload)
-        std::printf("%llu y words NaN in both with other NaN bits (accepted: see one())\n",
+        std::printf("%llu y words NaN in both with other NaN bits (accepted: see run_case())\n",
                     (unsigned long long)s.nan_payload);
     for (auto &kv : s.skipped)
         std::printf("skipped: %u cases with %s\n", kv.second, kv.first.c_str());
