@@ -190,8 +190,9 @@ static int shape_of(const char *name, uint32_t type, shape *s)
 
 typedef struct {
     uint64_t k;
-    double a, b; /* cycles = a + b x rows */
-    uint64_t cycles[2];
+    double a, b;       /* cycles = a + b x rows, calls back to back (steady period) */
+    double a1, b1;     /* the same for one call alone (cold: latency, tail, prologue) */
+    uint64_t cycles[2], cycles1[2];
 } fit;
 
 /* Deterministic weight rows: random quants, a finite fp16 scale first in every block. */
@@ -208,14 +209,15 @@ static void fill_weights(uint8_t *w, uint32_t type, uint64_t rows, uint64_t k, u
     }
 }
 
-/* Run y = W x at `rows` rows of K on the device PERF_REPS times back to back, as a layer's
-   matrices follow each other; *cycles: the steady period, the cycles of the calls after the
-   first over their count (the first pays the cold start once per token, the rest overlap their
+/* Run y = W x at `rows` rows of K on the device once alone (*alone_cycles: cold, as a call the
+   host waits for), then PERF_REPS times back to back, as a layer's matrices follow each other
+   (*cycles: the steady period, the calls after the first over their count: they overlap their
    weight reads with the previous call's tail); y checked against hls/. */
 #define PERF_REPS 4
 static int run_one(fl_dev *dev, fl_hls_state *hst, uint32_t type, uint64_t k, uint64_t rows,
                    const fl_dev_buf *wb, const fl_dev_buf *xb, const fl_dev_buf *yb,
-                   const uint8_t *w, const float *x, float *y, float *yref, uint64_t *cycles)
+                   const uint8_t *w, const float *x, float *y, float *yref, uint64_t *cycles,
+                   uint64_t *alone_cycles)
 {
     fl_kernel_call c = {.kernel = FL_KERNEL_QMATMUL};
     c.u.qmm = (fl_qmatmul_args){.w = wb->addr, .x = xb->addr, .y = yb->addr, .wtype = type,
@@ -241,6 +243,7 @@ static int run_one(fl_dev *dev, fl_hls_state *hst, uint32_t type, uint64_t k, ui
     if (rc)
         return flare_error_prefix(FLARE_EDEVICE, "qmatmul %" PRIu64 " x %" PRIu64, rows, k);
     *cycles = chain > alone ? (chain - alone) / (reps - 1) : 0;
+    *alone_cycles = alone;
     if (*cycles == 0)
         return flare_error(FLARE_EUNSUP, "%s reports no cycle counts (perf needs the sim "
                            "device)", dev->uri);
@@ -277,11 +280,14 @@ static int measure(fl_dev *dev, fl_hls_state *hst, uint32_t type, uint64_t k,
             rc = flare_error_prefix(rc, "perf: device buffers");
     }
     for (int i = 0; i < 2 && rc == 0; i++)
-        rc = run_one(dev, hst, type, k, rows[i], &wb, &xb, &yb, w, x, y, yref, &f->cycles[i]);
+        rc = run_one(dev, hst, type, k, rows[i], &wb, &xb, &yb, w, x, y, yref, &f->cycles[i],
+                     &f->cycles1[i]);
     if (rc == 0) {
         f->k = k;
         f->b = ((double)f->cycles[1] - (double)f->cycles[0]) / (double)(rows[1] - rows[0]);
         f->a = (double)f->cycles[0] - f->b * (double)rows[0];
+        f->b1 = ((double)f->cycles1[1] - (double)f->cycles1[0]) / (double)(rows[1] - rows[0]);
+        f->a1 = (double)f->cycles1[0] - f->b1 * (double)rows[0];
     }
     fl_dev_free(dev, &wb);
     fl_dev_free(dev, &xb);
@@ -305,9 +311,14 @@ static void assumptions(const perf_opts *o)
            "\n    another (each needs the previous one's output)\n"
            "  - a matrix of N rows takes a + b x ceil(N / P) cycles; a, b fitted per K from two "
            "row\n    counts (%" PRIu64 " and %" PRIu64 ") of the RTL on the sim memory preset of "
-           "the card (hbm: 32 B/cycle\n    per port, ddr4: 64), at the card's kernel clock; "
-           "each the steady period of calls\n    launched back to back (the kernel overlaps a "
-           "call's weight reads with the previous\n    call's tail, ap_ctrl_chain)\n"
+           "the card (hbm: 32 B/cycle\n    per port, ddr4: 64), at the card's kernel clock, "
+           "twice: one call alone (a alone:\n    latency, pipeline tail, x prologue) and the "
+           "steady period of calls launched back\n    to back (a chained: the kernel streams the "
+           "next call's weights while one drains,\n    ap_ctrl_chain)\n"
+           "  - projected: chained. With P instances every instance reads the x that all wrote, "
+           "so\n    chaining across matrices needs an on-card barrier between them (not built); "
+           "what\n    the host can drive today is the one-call-at-a-time line (host latency "
+           "between\n    matrices not counted)\n"
            "  - ffn_gate and ffn_up as two plain passes (the fused SwiGLU pass streams both on "
            "two\n    ports at once: the same bytes per port-cycle)\n"
            "  - attention (on the host today), the embedding lookup and the norms are excluded: "
@@ -363,14 +374,14 @@ int cmd_perf(int argc, char **argv)
         int n_fits = 0;
         for (int si = 0; si < o.n_shapes && !status; si++) {
             const shape *s = &shapes[si];
-            double cyc = 0;
+            double cyc = 0, cyc1 = 0; /* per token: chained, one call at a time */
             if (!o.json)
                 printf("%s (%s) on %s (%s; simulated as %s, %.0f B/cycle per port):\n"
-                       "| %-11s | %6s x %-6s | %10s | %10s | %13s | %12s | %8s |\n"
-                       "| ----------- | --------------- | ---------- | ---------- | ------------- "
-                       "| ------------ | -------- |\n",
+                       "| %-11s | %6s x %-6s | %10s | %10s | %10s | %13s | %12s | %8s |\n"
+                       "| ----------- | --------------- | ---------- | ---------- | ---------- "
+                       "| ------------- | ------------ | -------- |\n",
                        s->name, fl_type_name(o.type), cd->name, cd->what, cd->uri,
-                       ds.mem.bytes_per_cycle, "matrix", "rows", "K", "a cycles",
+                       ds.mem.bytes_per_cycle, "matrix", "rows", "K", "a chained", "a alone",
                        "b cyc/row", "floor cyc/row", "cycles/token", "of floor");
             for (int mi = 0; mi < s->n_mat && !status; mi++) {
                 const mat *m = &s->m[mi];
@@ -389,25 +400,29 @@ int cmd_perf(int argc, char **argv)
                 double c = m->count * (f->a + f->b * rows_per);
                 double floor_b = (double)fl_row_bytes(o.type, m->k) / ds.mem.bytes_per_cycle;
                 cyc += c;
+                cyc1 += m->count * (f->a1 + f->b1 * rows_per);
                 if (!o.json)
-                    printf("| %-11s | %6" PRIu64 " x %-6" PRIu64 " | %10.0f | %10.2f | %13.2f "
-                           "| %12.0f | %7.1f%% |\n",
-                           m->name, m->n, m->k, f->a, f->b, floor_b, c, 100 * floor_b / f->b);
+                    printf("| %-11s | %6" PRIu64 " x %-6" PRIu64 " | %10.0f | %10.0f | %10.2f "
+                           "| %13.2f | %12.0f | %7.1f%% |\n",
+                           m->name, m->n, m->k, f->a, f->a1, f->b, floor_b, c,
+                           100 * floor_b / f->b);
             }
             if (status)
                 break;
             double peak_gbs = cd->ports * cd->bytes_per_cycle * cd->clock_mhz * 1e6 / 1e9;
-            double tok_s = cd->clock_mhz * 1e6 / cyc;
+            double tok_s = cd->clock_mhz * 1e6 / cyc, tok1_s = cd->clock_mhz * 1e6 / cyc1;
             double ceil_tok_s = peak_gbs * 1e9 / (double)s->weight_bytes;
             if (o.json) {
                 printf("{\"shape\":\"%s\",\"type\":\"%s\",\"card\":\"%s\",\"ports\":%u,"
                        "\"bytes_per_cycle_per_port\":%.0f,\"clock_mhz\":%.0f,\"peak_gbs\":%.1f,"
                        "\"weight_bytes_per_token\":%" PRIu64 ",\"cycles_per_token\":%.0f,"
                        "\"projected_tok_s\":%.3f,\"ceiling_tok_s\":%.3f,\"of_ceiling\":%.4f,"
+                       "\"cycles_per_token_one_at_a_time\":%.0f,"
+                       "\"projected_tok_s_one_at_a_time\":%.3f,"
                        "\"sim\":\"%s\",\"rows\":[%" PRIu64 ",%" PRIu64 "],\"fits\":[",
                        s->name, fl_type_name(o.type), cd->name, cd->ports, cd->bytes_per_cycle,
                        cd->clock_mhz, peak_gbs, s->weight_bytes, cyc, tok_s, ceil_tok_s,
-                       tok_s / ceil_tok_s, cd->uri, o.rows[0], o.rows[1]);
+                       tok_s / ceil_tok_s, cyc1, tok1_s, cd->uri, o.rows[0], o.rows[1]);
                 int first = 1;
                 for (int i = 0; i < n_fits; i++) {
                     int used = 0;
@@ -416,18 +431,23 @@ int cmd_perf(int argc, char **argv)
                     if (!used)
                         continue;
                     printf("%s{\"k\":%" PRIu64 ",\"a\":%.2f,\"b\":%.4f,\"cycles\":[%" PRIu64
-                           ",%" PRIu64 "]}",
+                           ",%" PRIu64 "],\"a_alone\":%.2f,\"b_alone\":%.4f,"
+                           "\"cycles_alone\":[%" PRIu64 ",%" PRIu64 "]}",
                            first ? "" : ",", fits[i].k, fits[i].a, fits[i].b, fits[i].cycles[0],
-                           fits[i].cycles[1]);
+                           fits[i].cycles[1], fits[i].a1, fits[i].b1, fits[i].cycles1[0],
+                           fits[i].cycles1[1]);
                     first = 0;
                 }
                 printf("]}\n");
             } else {
                 printf("=> %s on %s: %.3f GB of weights per token, %.0f cycles per token at "
                        "%.0f MHz:\n   projected %.1f tok/s; ceiling %.1f tok/s (%.1f GB/s peak "
-                       "/ weight bytes); %.1f%% of the ceiling\n\n",
+                       "/ weight bytes); %.1f%% of the ceiling\n"
+                       "   one call at a time (the host waits for every instance between "
+                       "matrices): %.0f cycles, %.1f tok/s, %.1f%%\n\n",
                        s->name, cd->name, (double)s->weight_bytes / 1e9, cyc, cd->clock_mhz,
-                       tok_s, ceil_tok_s, peak_gbs, 100 * tok_s / ceil_tok_s);
+                       tok_s, ceil_tok_s, peak_gbs, 100 * tok_s / ceil_tok_s, cyc1, tok1_s,
+                       100 * tok1_s / ceil_tok_s);
             }
             fflush(stdout);
         }

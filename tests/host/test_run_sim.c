@@ -262,6 +262,10 @@ Test(run_sim, perf_projection_under_the_ceiling, .timeout = 600)
         cr_expect(tok <= ceil * 1.0001, "projected %g tok/s beats the ceiling %g: %.300s", tok,
                   ceil, p);
         cr_expect(fabs(ceil - peak * 1e9 / wb) < 1e-3 * ceil, "ceiling = peak / bytes: %.300s", p);
+        /* calls back to back can only gain on calls the host waits for one by one */
+        double tok1 = num(p, "projected_tok_s_one_at_a_time");
+        cr_expect(tok1 > 0 && tok1 <= tok * 1.0001, "one at a time %g, chained %g: %.300s", tok1,
+                  tok, p);
     }
     cr_expect_eq(cards, 2, "U280 and U250: %s", out);
     free(out);
