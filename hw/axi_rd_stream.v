@@ -72,15 +72,7 @@ module axi_rd_stream #(
         done = 1'b0;
     end
 
-    // length of the next burst: min(req_left, MAX_BURST, beats to the 4 KB boundary)
-    wire [12:0] to_4k_bytes = 13'd4096 - {1'b0, req_addr[11:0]};
-    wire [12:0] to_4k       = to_4k_bytes >> LOG_BB;  // 1 .. 4096 / BB
-    wire [12:0] max_b       = MAX_BURST[12:0];
-    wire [12:0] lim         = (to_4k < max_b) ? to_4k : max_b;
-    wire [12:0] blen        = (req_left < {19'd0, lim}) ? req_left[12:0] : lim;
-    wire [31:0] room  = DEPTH[31:0] - {{(31 - FIFO_LOG2){1'b0}}, resv};
-    wire issue = !m_axi_arvalid && (req_left != 32'd0) && (n_out < MAX_OUT[3:0]) &&
-                 (room >= {19'd0, blen});
+`include "axi_rd_burst.vh"
 
     // ---- FIFO ----
     reg [DATA_W-1:0]   mem [0:DEPTH-1];
@@ -96,12 +88,8 @@ module axi_rd_stream #(
     assign out_last  = (out_left == 32'd1);
     assign busy      = (out_left != 32'd0);
 
-    /* verilator lint_off UNUSED */
-    wire [63:0] span      = len_bytes + {{(64 - LOG_BB){1'b0}}, addr[LOG_BB-1:0]};
-    wire [63:0] n_beats64 = (len_bytes == 64'd0) ? 64'd0 :
-                            (span >> LOG_BB) + {63'd0, |span[LOG_BB-1:0]};
-    /* verilator lint_on UNUSED */
-    wire [31:0] n_beats = n_beats64[31:0];
+    wire [31:0] n_beats = (len_bytes == 64'd0) ? 32'd0 :
+                          span[LOG_BB+31:LOG_BB] + {31'd0, |span[LOG_BB-1:0]};
 
     always @(posedge clk) begin
         done <= 1'b0;

@@ -46,6 +46,37 @@ struct run_result {
     uint64_t cycles;
 };
 
+/* The read channel between the memory model and the master (both models have the same AXI
+   pins): the port's answers onto the model's inputs, before eval ... */
+static void port_to_model(model_t *m, axi_port &port, axi_pins &p)
+{
+    port.drive(p);
+    m->m_axi_arready = p.arready;
+    m->m_axi_rvalid = p.rvalid;
+    axi_to_sig(m->m_axi_rdata, p.rdata, TB_DATA_W);
+    m->m_axi_rlast = p.rlast;
+    m->m_axi_rresp = p.rresp;
+}
+
+/* ... and the model's requests into the port after it; counts the bursts outstanding. */
+static void model_to_port(model_t *m, axi_port &port, axi_pins &p, unsigned &outstanding,
+                          unsigned &max_outstanding)
+{
+    p.arvalid = m->m_axi_arvalid;
+    p.araddr = m->m_axi_araddr;
+    p.arlen = m->m_axi_arlen;
+    p.arsize = m->m_axi_arsize;
+    p.arburst = m->m_axi_arburst;
+    p.rready = m->m_axi_rready;
+    port.sample(p);
+    if (p.arvalid && p.arready)
+        outstanding++;
+    if (p.rvalid && p.rready && p.rlast)
+        outstanding--;
+    if (outstanding > max_outstanding)
+        max_outstanding = outstanding;
+}
+
 #ifdef TB_QUEUE
 struct range {
     uint64_t addr;
@@ -81,12 +112,7 @@ static run_result run_queue(model_t *m, axi_mem &mem, const axi_port_cfg &cfg,
     };
     while (!bad) {
         m->clk = 0;
-        port.drive(p);
-        m->m_axi_arready = p.arready;
-        m->m_axi_rvalid = p.rvalid;
-        axi_to_sig(m->m_axi_rdata, p.rdata, TB_DATA_W);
-        m->m_axi_rlast = p.rlast;
-        m->m_axi_rresp = p.rresp;
+        port_to_model(m, port, p);
         /* the next range offered at random cycles: taken only with start_ready (a start
            taken while the previous range still requests would lose a range) */
         bool offer = next < rs.size() && r.below(100) < offer_pct;
@@ -103,19 +129,7 @@ static run_result run_queue(model_t *m, axi_mem &mem, const axi_port_cfg &cfg,
             take = 0;
         m->out_take = take;
         m->eval();
-        p.arvalid = m->m_axi_arvalid;
-        p.araddr = m->m_axi_araddr;
-        p.arlen = m->m_axi_arlen;
-        p.arsize = m->m_axi_arsize;
-        p.arburst = m->m_axi_arburst;
-        p.rready = m->m_axi_rready;
-        port.sample(p);
-        if (p.arvalid && p.arready)
-            outstanding++;
-        if (p.rvalid && p.rready && p.rlast)
-            outstanding--;
-        if (outstanding > max_outstanding)
-            max_outstanding = outstanding;
+        model_to_port(m, port, p, outstanding, max_outstanding);
         bool taken = offer && m->start_ready;
         for (unsigned k = 0; k < take && !bad; k++) {
             uint32_t w[16];
@@ -184,31 +198,14 @@ static run_result run_range(model_t *m, axi_mem &mem, const axi_port_cfg &cfg,
     bool started = false;
     while (!bad) {
         m->clk = 0;
-        port.drive(p);
-        m->m_axi_arready = p.arready;
-        m->m_axi_rvalid = p.rvalid;
-        axi_to_sig(m->m_axi_rdata, p.rdata, TB_DATA_W);
-        m->m_axi_rlast = p.rlast;
-        m->m_axi_rresp = p.rresp;
+        port_to_model(m, port, p);
         m->start = !started;
         m->addr = addr;
         m->len_bytes = len;
         bool ready = r.below(100) < ready_pct;
         m->out_ready = ready;
         m->eval();
-        p.arvalid = m->m_axi_arvalid;
-        p.araddr = m->m_axi_araddr;
-        p.arlen = m->m_axi_arlen;
-        p.arsize = m->m_axi_arsize;
-        p.arburst = m->m_axi_arburst;
-        p.rready = m->m_axi_rready;
-        port.sample(p);
-        if (p.arvalid && p.arready)
-            outstanding++;
-        if (p.rvalid && p.rready && p.rlast)
-            outstanding--;
-        if (outstanding > max_outstanding)
-            max_outstanding = outstanding;
+        model_to_port(m, port, p, outstanding, max_outstanding);
         if (started && m->out_valid && ready) {
             uint32_t w[16];
             axi_from_sig(w, m->out_data, TB_DATA_W);

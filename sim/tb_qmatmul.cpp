@@ -725,6 +725,21 @@ static void perf_chain(tb_t &s)
     std::printf("back to back: worst period / floor %.3f (target <= 1.11)\n", worst);
 }
 
+/* A memory of random latency (1..100 read, 1..30 write response), bandwidth (a beat or a
+   quarter beat a cycle) and, one time in three, random stalls. */
+static axi_port_cfg random_mem(tb_rng &r, uint64_t timeout_cycles, uint64_t seed)
+{
+    axi_port_cfg cfg;
+    cfg.data_bits = TB_DATA_W;
+    cfg.rd_latency = 1 + r.below(100);
+    cfg.wr_latency = 1 + r.below(30);
+    cfg.rd_bytes_per_cycle = cfg.wr_bytes_per_cycle = BB * (r.below(2) ? 1.0 : 0.25);
+    cfg.stall_pct = r.below(3) == 0 ? r.below(30) : 0;
+    cfg.timeout_cycles = timeout_cycles;
+    cfg.seed = seed;
+    return cfg;
+}
+
 int main(int argc, char **argv)
 {
     Verilated::commandArgs(argc, argv);
@@ -782,14 +797,7 @@ int main(int argc, char **argv)
         tb_rng &r = s.r;
         /* random cases: every type x flag combination in turn, t mostly small */
         for (uint64_t i = 0; i < n_runs; i++) {
-            axi_port_cfg cfg;
-            cfg.data_bits = TB_DATA_W;
-            cfg.rd_latency = 1 + r.below(100);
-            cfg.wr_latency = 1 + r.below(30);
-            cfg.rd_bytes_per_cycle = cfg.wr_bytes_per_cycle = BB * (r.below(2) ? 1.0 : 0.25);
-            cfg.stall_pct = r.below(3) == 0 ? r.below(30) : 0;
-            cfg.timeout_cycles = 5000000;
-            cfg.seed = i + 7;
+            axi_port_cfg cfg = random_mem(r, 5000000, i + 7);
             uint32_t flags = (uint32_t)((i / 3) % 8);
             uint32_t t = r.below(5) < 2 ? 1 : r.below(4) ? 2 + r.below(7) : 9 + r.below(56);
             uint32_t k = 32u * (1 + r.below(r.below(4) ? 24 : 128));
@@ -827,14 +835,7 @@ int main(int argc, char **argv)
         /* chains: hosts eager (the next call as soon as the kernel takes one) or serial,
            completions by interrupt or polling, continues at once or late */
         for (uint64_t i = 0; i < n_chains; i++) {
-            axi_port_cfg cfg;
-            cfg.data_bits = TB_DATA_W;
-            cfg.rd_latency = 1 + r.below(100);
-            cfg.wr_latency = 1 + r.below(30);
-            cfg.rd_bytes_per_cycle = cfg.wr_bytes_per_cycle = BB * (r.below(2) ? 1.0 : 0.25);
-            cfg.stall_pct = r.below(3) == 0 ? r.below(30) : 0;
-            cfg.timeout_cycles = 3000000;
-            cfg.seed = i + 1000;
+            axi_port_cfg cfg = random_mem(r, 3000000, i + 1000);
             host_cfg h;
             h.eager = i % 4 != 3;
             h.poll = i % 2 == 1;

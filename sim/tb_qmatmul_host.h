@@ -9,24 +9,29 @@
 #ifndef FLARE_SIM_TB_QMATMUL_HOST_H
 #define FLARE_SIM_TB_QMATMUL_HOST_H
 
-#ifndef TB_KERNEL_TOP
-/* ---- the host on the datapath's pins: `start` (with the arguments) held until `ready`;
- * each `done` answered by a one-cycle `cont` ---- */
-struct pin_host {
+/* what both hosts work on: the model, the calls, the host's behaviour, the results */
+struct host_base {
     model_t *m;
     const std::vector<call_t> &calls;
     const host_cfg &h;
     tb_rng &r;
     chain_out &o;
     const bench &b;
-    size_t next = 0, n_acked = 0; /* calls taken, completions continued */
-    uint64_t cont_at = UINT64_MAX;
-    bool cont_now = false, taken = false;
-    pin_host(model_t *mm, const std::vector<call_t> &c, const host_cfg &hc, tb_rng &rr,
-             chain_out &oo, const bench &bb)
+    host_base(model_t *mm, const std::vector<call_t> &c, const host_cfg &hc, tb_rng &rr,
+              chain_out &oo, const bench &bb)
         : m(mm), calls(c), h(hc), r(rr), o(oo), b(bb)
     {
     }
+};
+
+#ifndef TB_KERNEL_TOP
+/* ---- the host on the datapath's pins: `start` (with the arguments) held until `ready`;
+ * each `done` answered by a one-cycle `cont` ---- */
+struct pin_host : host_base {
+    size_t next = 0, n_acked = 0; /* calls taken, completions continued */
+    uint64_t cont_at = UINT64_MAX;
+    bool cont_now = false, taken = false;
+    using host_base::host_base;
     void drive()
     {
         bool can = next < calls.size() && (h.eager || n_acked == next);
@@ -110,13 +115,7 @@ struct ctl_state {
     bool complete = false; /* the front operation finished this cycle */
 };
 
-struct axil_host {
-    model_t *m;
-    const std::vector<call_t> &calls;
-    const host_cfg &h;
-    tb_rng &r;
-    chain_out &o;
-    const bench &b;
+struct axil_host : host_base {
     std::deque<ctl_op> ops;
     ctl_state cs;
     size_t next = 0, n_acked = 0; /* calls handed over (ap_start written), continued */
@@ -125,7 +124,7 @@ struct axil_host {
     bool in_service = false, final_q = false, fin = false;
     axil_host(model_t *mm, const std::vector<call_t> &c, const host_cfg &hc, tb_rng &rr,
               chain_out &oo, const bench &bb)
-        : m(mm), calls(c), h(hc), r(rr), o(oo), b(bb)
+        : host_base(mm, c, hc, rr, oo, bb)
     {
         ops.push_back({K_WRITE, true, FL_REG_GIE, 1});
         ops.push_back({K_WRITE, true, FL_REG_IER, 1});
