@@ -77,6 +77,22 @@ static void model_to_port(model_t *m, axi_port &port, axi_pins &p, unsigned &out
         max_outstanding = outstanding;
 }
 
+/* The memory of random run i: a short (1..8) or, every fourth run, long (1..60) latency,
+   1/8 to 1 beat a cycle, random stalls in every third run. */
+static axi_port_cfg random_mem(tb_rng &r, uint64_t i)
+{
+    axi_port_cfg cfg;
+    cfg.data_bits = TB_DATA_W;
+    cfg.rd_latency = 1 + r.below(i % 4 == 0 ? 60 : 8);
+    static const double frac[] = {1.0, 1.0, 0.5, 0.25, 0.125, 0.75};
+    cfg.rd_bytes_per_cycle = BB * frac[r.below(6)];
+    cfg.max_rd_bursts = 16;
+    cfg.stall_pct = (i % 3 == 0) ? r.below(40) : 0;
+    cfg.timeout_cycles = 2000000;
+    cfg.seed = i + 1;
+    return cfg;
+}
+
 #ifdef TB_QUEUE
 struct range {
     uint64_t addr;
@@ -272,15 +288,7 @@ int main(int argc, char **argv)
     m->rst = 0;
 
     for (uint64_t i = 0; i < n_runs / 2; i++) {
-        axi_port_cfg cfg;
-        cfg.data_bits = TB_DATA_W;
-        cfg.rd_latency = 1 + r.below(i % 4 == 0 ? 60 : 8);
-        static const double frac[] = {1.0, 1.0, 0.5, 0.25, 0.125, 0.75};
-        cfg.rd_bytes_per_cycle = BB * frac[r.below(6)];
-        cfg.max_rd_bursts = 16;
-        cfg.stall_pct = (i % 3 == 0) ? r.below(40) : 0;
-        cfg.timeout_cycles = 2000000;
-        cfg.seed = i + 1;
+        axi_port_cfg cfg = random_mem(r, i);
         std::vector<range> rs(1 + r.below(4));
         for (range &g : rs) {
             switch (r.below(4)) {
@@ -327,15 +335,7 @@ int main(int argc, char **argv)
     m->rst = 0;
 
     for (uint64_t i = 0; i < n_runs; i++) {
-        axi_port_cfg cfg;
-        cfg.data_bits = TB_DATA_W;
-        cfg.rd_latency = 1 + r.below(i % 4 == 0 ? 60 : 8);
-        static const double frac[] = {1.0, 1.0, 0.5, 0.25, 0.125, 0.75};
-        cfg.rd_bytes_per_cycle = BB * frac[r.below(6)];
-        cfg.max_rd_bursts = 16;
-        cfg.stall_pct = (i % 3 == 0) ? r.below(40) : 0;
-        cfg.timeout_cycles = 2000000;
-        cfg.seed = i + 1;
+        axi_port_cfg cfg = random_mem(r, i);
         uint32_t len;
         switch (r.below(4)) {
         case 0: len = r.below(4 * BB); break;
