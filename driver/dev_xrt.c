@@ -7,8 +7,8 @@
  *
  * The library is found by name on the loader path (xrt; FLARE_XRT_LIB overrides) or, for sim,
  * from FLARE_XRTSIM_LIB, else next to the running executable, in its ../lib, then in its parent
- * directory (build/tests/flare_tests finds build/libflare_xrtsim.so). It stays loaded for the
- * life of the process.
+ * directory (build/tests/flare_tests finds build/libflare_xrtsim.so): driver/xrt_lib.c. It
+ * stays loaded for the life of the process.
  *
  * Memory groups: at open the memory group of every address argument of every kernel is asked
  * (xrtKernelArgGroupId: the xclbin's connectivity, e.g. gmem0 -> HBM[3]). When they are all
@@ -31,152 +31,17 @@
  * differences (cycles, per-port bytes and busy cycles) go to the completed launch's kernel.
  * A kernel missing from the device (fl_attention on the simulator today) is reported by
  * fl_dev_supports, and launching it is FLARE_EUNSUP. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "common/exe_dir.h"
 #include "driver/dev.h"
 #include "driver/xrt_api.h"
+#include "driver/xrt_lib.h"
 #include "flare/error.h"
 #include "sim/xrtsim.h"
-
-#define SIM_LIB "libflare_xrtsim.so"
-#define XRT_LIB "libxrt_coreutil.so"
-
-/* ---- the libraries -------------------------------------------------------------------------- */
-
-typedef struct {
-    void *handle;
-    char path[PATH_MAX];
-    fl_xrt_api api;
-    /* the simulator's extension (sim/xrtsim.h); NULL in XRT */
-    int (*configure)(const char *opts);
-    const char *(*last_error)(void);
-    int (*get_stats)(xrtDeviceHandle dhdl, flsim_stats *out);
-    int (*run_status)(xrtRunHandle rhdl, uint32_t *status); /* optional even in the simulator */
-} xrt_lib;
-
-static xrt_lib g_sim, g_xrt;
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* dlsym every function of the API (and the simulator's extension when sim). */
-static int resolve_syms(xrt_lib *l, int sim)
-{
-#define FL_XRT_SYM(ret, name, params)                                                            \
-    if (!(*(void **)&l->api.name = dlsym(l->handle, #name)))                                     \
-        return flare_error(FLARE_EUNSUP, "%s has no symbol %s (not an XRT C API library)",       \
-                           l->path, #name);
-    FL_XRT_FUNCS(FL_XRT_SYM)
-#undef FL_XRT_SYM
-    if (!sim)
-        return 0;
-    *(void **)&l->configure = dlsym(l->handle, "flsim_configure");
-    *(void **)&l->last_error = dlsym(l->handle, "flsim_last_error");
-    *(void **)&l->get_stats = dlsym(l->handle, "flsim_get_stats");
-    *(void **)&l->run_status = dlsym(l->handle, "flsim_run_status");
-    if (!l->configure || !l->last_error || !l->get_stats)
-        return flare_error(FLARE_EUNSUP, "%s lacks the flsim_* functions of sim/xrtsim.h (a "
-                           "library from another flare version? run make)", l->path);
-    return 0;
-}
-
-static int try_open(xrt_lib *l, const char *path)
-{
-    size_t n = strlen(path);
-    if (n >= sizeof l->path)
-        n = sizeof l->path - 1;
-    memcpy(l->path, path, n);
-    l->path[n] = 0;
-    l->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    return l->handle ? 0 : -1;
-}
-
-/* Load the simulator library once (under g_lock). */
-static int load_sim_locked(void)
-{
-    xrt_lib *l = &g_sim;
-    if (l->handle)
-        return 0;
-    const char *env = getenv("FLARE_XRTSIM_LIB");
-    if (env && *env) {
-        if (try_open(l, env)) {
-            const char *why = dlerror();
-            return flare_error(FLARE_EUNSUP, "cannot load the simulator library %s from "
-                               "FLARE_XRTSIM_LIB (%s)", env, why ? why : "dlopen failed");
-        }
-    } else {
-        char dir[PATH_MAX], cand[3][PATH_MAX + 32];
-        fl_exe_dir(dir, sizeof dir);
-        snprintf(cand[0], sizeof cand[0], "%s" SIM_LIB, dir);
-        snprintf(cand[1], sizeof cand[1], "%s../lib/" SIM_LIB, dir);
-        snprintf(cand[2], sizeof cand[2], "%s../" SIM_LIB, dir);
-        for (int i = 0; i < 3 && !l->handle; i++) {
-            if (access(cand[i], F_OK) != 0)
-                continue;
-            if (try_open(l, cand[i])) { /* there, but it does not load: say why */
-                const char *why = dlerror();
-                return flare_error(FLARE_EUNSUP, "cannot load the simulator library %s (%s)",
-                                   cand[i], why ? why : "dlopen failed");
-            }
-        }
-        if (!l->handle)
-            return flare_error(FLARE_EUNSUP, "the simulator library " SIM_LIB " is not built "
-                               "(looked in %s and its ../lib and ..): run make (it needs "
-                               "verilator: make deps) or set FLARE_XRTSIM_LIB",
-                               dir[0] ? dir : "the program's directory");
-    }
-    int rc = resolve_syms(l, 1);
-    if (rc) {
-        dlclose(l->handle);
-        memset(l, 0, sizeof *l);
-    }
-    return rc;
-}
-
-/* Load XRT once (under g_lock). */
-static int load_xrt_locked(void)
-{
-    xrt_lib *l = &g_xrt;
-    if (l->handle)
-        return 0;
-    const char *env = getenv("FLARE_XRT_LIB");
-    const char *first = env && *env ? env : XRT_LIB;
-    if (try_open(l, first)) {
-        char why[512];
-        const char *e = dlerror();
-        snprintf(why, sizeof why, "%s", e ? e : "dlopen failed");
-        /* XRT's own install location, when its setup.sh was not sourced */
-        if (!(env && *env) && try_open(l, "/opt/xilinx/xrt/lib/" XRT_LIB) == 0)
-            goto loaded;
-        /* "libxrt_coreutil.so: cannot open shared object file: No such file or directory" */
-        char *tail = strstr(why, ": No such file");
-        if (tail)
-            *tail = 0;
-        return flare_error(FLARE_EUNSUP, "XRT is not installed (%s); install XRT or use "
-                           "--device sim", why);
-    }
-loaded:;
-    int rc = resolve_syms(l, 0);
-    if (rc) {
-        dlclose(l->handle);
-        memset(l, 0, sizeof *l);
-    }
-    return rc;
-}
-
-static int load_lib(int sim)
-{
-    pthread_mutex_lock(&g_lock);
-    int rc = sim ? load_sim_locked() : load_xrt_locked();
-    pthread_mutex_unlock(&g_lock);
-    return rc;
-}
 
 /* ---- device context ------------------------------------------------------------------------- */
 
@@ -402,18 +267,19 @@ static int open_common(fl_dev *d, xrt_ctx *x, const char *xclbin)
 static int sim_open(fl_dev *d, const char *params)
 {
     char opts[320];
+    xrt_lib *lib = NULL;
     int rc = sim_opts(params, opts, sizeof opts);
     if (rc == 0)
-        rc = load_lib(1);
+        rc = fl_xrt_lib_load(1, &lib);
     if (rc)
         return rc;
     xrt_ctx *x = calloc(1, sizeof *x);
     if (!x)
         return flare_error(FLARE_ENOMEM, "sim: out of memory");
-    x->lib = &g_sim;
+    x->lib = lib;
     x->sim = 1;
     d->ctx = x;
-    if (g_sim.configure(opts) != 0) {
+    if (lib->configure(opts) != 0) {
         rc = flare_error(FLARE_EINVAL, "%s (flsim_configure)", lib_why(x));
         xrt_close(d);
         return rc;
@@ -429,9 +295,10 @@ static int xrt_open(fl_dev *d, const char *params)
 {
     char xclbin[PATH_MAX];
     unsigned int index;
+    xrt_lib *lib = NULL;
     int rc = xrt_params(params, &index, xclbin, sizeof xclbin);
     if (rc == 0)
-        rc = load_lib(0); /* "XRT is not installed" before asking for an xclbin */
+        rc = fl_xrt_lib_load(0, &lib); /* "XRT is not installed" before an xclbin */
     if (rc)
         return rc;
     if (!xclbin[0])
@@ -440,7 +307,7 @@ static int xrt_open(fl_dev *d, const char *params)
     xrt_ctx *x = calloc(1, sizeof *x);
     if (!x)
         return flare_error(FLARE_ENOMEM, "xrt: out of memory");
-    x->lib = &g_xrt;
+    x->lib = lib;
     x->index = index;
     d->ctx = x;
     if ((rc = open_common(d, x, xclbin))) {
