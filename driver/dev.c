@@ -211,7 +211,7 @@ int fl_dev_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
     d->pending--;
     memmove(d->pending_kernel, d->pending_kernel + 1, d->pending * sizeof d->pending_kernel[0]);
     if (rc != 0)
-        return dev_fail(d, rc);
+        return dev_fail(d, flare_error_prefix(rc, "%s: %s", d->uri, fl_kernel_name(kernel)));
     if (kstatus)
         *kstatus = ks;
     d->stats.runs[kernel]++;

@@ -467,6 +467,15 @@ static void runner_name(const runner *r, const run_opts *o, char *buf, size_t n)
 
 /* ---- run ------------------------------------------------------------------------------------ */
 
+/* The generated text is on stdout without a newline: end its line before an error message. */
+static void end_text_line(const run_opts *o)
+{
+    if (!o->json) {
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts o;
@@ -569,6 +578,7 @@ int cmd_run(int argc, char **argv)
     // prefill
     double t0 = now_s();
     if (runner_eval(&r, prompt, (uint32_t)n_prompt)) {
+        end_text_line(&o);
         cli_fail("%s", flare_last_error());
         goto done;
     }
@@ -610,6 +620,7 @@ int cmd_run(int argc, char **argv)
         }
         double t1 = now_s();
         if (runner_eval(&r, &t, 1)) {
+            end_text_line(&o);
             cli_fail("%s", flare_last_error());
             goto done;
         }

@@ -178,3 +178,53 @@ Test(dev_queue, xrt_path_status_register, .timeout = 300)
     cr_assert_eq(run_chain(uri, 0), 0, "a card reports no cycles");
     unlink(xclbin);
 }
+
+/* A call that fails on the device (the simulator's cycle timeout) in the middle of a queue: the
+   calls before it complete, it and every call behind it in the kernel fail naming the cause,
+   nothing crashes, and the device works again afterwards (the kernel is reset). */
+Test(dev_queue, sim_failure_in_the_middle, .timeout = 300)
+{
+    fl_dev *d = NULL;
+    int rc = fl_dev_open("sim:timeout=2000", &d);
+    if (rc == FLARE_EUNSUP && strstr(flare_last_error(), "is not built"))
+        cr_skip_test("%s", flare_last_error());
+    cr_assert_eq(rc, 0, "%s", flare_last_error());
+    const uint32_t k = 256, n_small = 64, n_big = 1024; /* the big one: 4352 cycles at least */
+    tl_rng rng = {5};
+    uint8_t *w = tl_random_matrix(&rng, FL_TYPE_Q8_0, n_big, k);
+    float x[256], y[64], want[64];
+    tl_fill(&rng, x, k, -1, 1);
+    fl_dev_buf bw, bx, by;
+    uint64_t wbytes = (uint64_t)n_big * fl_row_bytes(FL_TYPE_Q8_0, k);
+    cr_assert_eq(fl_dev_alloc(d, wbytes, 0, &bw), 0);
+    cr_assert_eq(fl_dev_alloc(d, sizeof x, 0, &bx), 0);
+    cr_assert_eq(fl_dev_alloc(d, (uint64_t)n_big * 4, 0, &by), 0);
+    cr_assert_eq(fl_dev_write(d, &bw, 0, w, wbytes), 0);
+    cr_assert_eq(fl_dev_write(d, &bx, 0, x, sizeof x), 0);
+    fl_kernel_call c = {.kernel = FL_KERNEL_QMATMUL};
+    c.u.qmm = (fl_qmatmul_args){.w = bw.addr, .x = bx.addr, .y = by.addr,
+                                .wtype = FL_TYPE_Q8_0, .n = n_small, .k = k, .t = 1};
+    fl_kernel_call big = c;
+    big.u.qmm.n = n_big;
+    cr_assert_eq(fl_dev_launch(d, &c), 0, "%s", fl_dev_last_error(d));
+    cr_assert_eq(fl_dev_launch(d, &big), 0, "%s", fl_dev_last_error(d));
+    cr_assert_eq(fl_dev_launch(d, &c), 0, "%s", fl_dev_last_error(d));
+    uint32_t ks = 99;
+    cr_assert_eq(fl_dev_wait(d, 600000, &ks), 0, "the call before: %s", fl_dev_last_error(d));
+    cr_assert_eq(ks, FL_KST_OK);
+    cr_assert_eq(fl_dev_wait(d, 600000, &ks), FLARE_EDEVICE);
+    cr_assert(strstr(fl_dev_last_error(d), "timeout after 2000 cycles"), "%s",
+              fl_dev_last_error(d));
+    cr_assert_eq(fl_dev_wait(d, 600000, &ks), FLARE_EDEVICE, "the call behind it fails too");
+    cr_assert_eq(d->pending, 0);
+    /* the device works again: the small call, checked against the hls/ kernel */
+    cr_assert_eq(fl_dev_run(d, &c, 600000, &ks), 0, "%s", fl_dev_last_error(d));
+    cr_assert_eq(fl_dev_read(d, &by, 0, y, sizeof y), 0);
+    fl_hls_state *st;
+    cr_assert_eq(fl_hls_state_open(&st), 0);
+    fl_qmatmul(st, w, NULL, x, NULL, NULL, want, FL_TYPE_Q8_0, n_small, k, 1, 0, 0.0f, &ks);
+    cr_assert(memcmp(y, want, sizeof y) == 0, "y after the reset differs from hls/");
+    fl_hls_state_close(st);
+    fl_dev_close(d);
+    free(w);
+}

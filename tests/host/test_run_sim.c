@@ -151,6 +151,22 @@ Test(run_sim, sim_check_cpu_passes, .timeout = 600)
     unlink(m);
 }
 
+/* A device failure in the middle of a layer's queued calls (the simulator's cycle timeout): exit
+   1 with one message naming the layer, the matrix and the cause, no crash, nothing hanging. */
+Test(run_sim, device_failure_names_layer_and_matrix, .timeout = 600)
+{
+    need_sim();
+    char m[512], args[1024], *out;
+    mkmodel(m, sizeof m, "tiny", "q8_0");
+    snprintf(args, sizeof args, "run -m %s -p hi -n 4 --device sim:timeout=150", m);
+    int st = t_flare(args, &out);
+    cr_assert_eq(st, 1, "exit %d: %s", st, out);
+    cr_assert(strstr(out, "layer 0 blk.0.attn_q") && strstr(out, "timeout after 150 cycles"),
+              "%s", out);
+    free(out);
+    unlink(m);
+}
+
 /* ---- bench --json ---- */
 static double num(const char *obj, const char *key)
 {
