@@ -228,3 +228,56 @@ Test(dev_queue, sim_failure_in_the_middle, .timeout = 300)
     fl_dev_close(d);
     free(w);
 }
+
+/* What the queue is for, in simulated cycles (deterministic, not wall time): 256 x 256 Q4_0 decode
+   calls handed over back to back keep the weight port busy (issue 5's rule: after the first
+   call, <= 1.11 x weight_bytes / 64 B per cycle on ddr4), which one call at a time cannot. */
+Test(dev_queue, sim_back_to_back_meets_the_port_rule, .timeout = 300)
+{
+    fl_dev *d = NULL;
+    int rc = fl_dev_open("sim:mem=ddr4", &d);
+    if (rc == FLARE_EUNSUP && strstr(flare_last_error(), "is not built"))
+        cr_skip_test("%s", flare_last_error());
+    cr_assert_eq(rc, 0, "%s", flare_last_error());
+    tl_rng rng = {9};
+    uint8_t *w = tl_random_matrix(&rng, FL_TYPE_Q4_0, D, D);
+    float x[D];
+    tl_fill(&rng, x, D, -1, 1);
+    uint64_t wbytes = mat_bytes(FL_TYPE_Q4_0);
+    fl_dev_buf bw, ba;
+    cr_assert_eq(fl_dev_alloc(d, wbytes, 0, &bw), 0);
+    cr_assert_eq(fl_dev_alloc(d, (uint64_t)N_ACT * D * 4, 0, &ba), 0);
+    cr_assert_eq(fl_dev_write(d, &bw, 0, w, wbytes), 0);
+    cr_assert_eq(fl_dev_write(d, &ba, 0, x, sizeof x), 0);
+    fl_kernel_call c = {.kernel = FL_KERNEL_QMATMUL};
+    c.u.qmm = (fl_qmatmul_args){.w = bw.addr, .wtype = FL_TYPE_Q4_0, .n = D, .k = D, .t = 1};
+    const double floor_cycles = (double)wbytes / 64.0; /* 576 */
+    uint64_t per_mode[2];
+    for (int queued = 0; queued < 2; queued++) {
+        fl_dev_stats s0, s1;
+        fl_dev_get_stats(d, &s0);
+        for (uint32_t i = 0; i < 4; i++) { /* a dependent chain: x of call i+1 = y of call i */
+            c.u.qmm.x = ba.addr + (uint64_t)i * D * 4;
+            c.u.qmm.y = ba.addr + (uint64_t)(i + 1) * D * 4;
+            uint32_t ks;
+            if (queued)
+                rc = fl_dev_launch(d, &c);
+            else
+                rc = fl_dev_run(d, &c, 600000, &ks);
+            cr_assert_eq(rc, 0, "%s", fl_dev_last_error(d));
+        }
+        cr_assert_eq(fl_dev_drain(d, 600000), 0, "%s", fl_dev_last_error(d));
+        fl_dev_get_stats(d, &s1);
+        per_mode[queued] = s1.cycles - s0.cycles;
+    }
+    /* the first call of each sequence pays the cold start; compare the three after it */
+    double alone = (double)per_mode[0] / 4.0;
+    double chained_after_first = ((double)per_mode[1] - alone) / 3.0;
+    cr_assert(alone > 1.11 * floor_cycles, "one call alone: %.0f cycles (floor %.0f): the "
+              "latency cannot be hidden in one call", alone, floor_cycles);
+    cr_assert(chained_after_first <= 1.11 * floor_cycles,
+              "back to back: %.1f cycles a call, floor %.0f: the weight port idles",
+              chained_after_first, floor_cycles);
+    fl_dev_close(d);
+    free(w);
+}
