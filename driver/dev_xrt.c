@@ -68,10 +68,9 @@ typedef struct {
     int group[FL_KERNEL_COUNT][FL_KERNEL_REG_WORDS]; /* memory group per address argument */
     int one_group;                                   /* the one group of every port, or -1 */
     struct {
-        uint32_t kernel;
         xrtRunHandle run;
         uint64_t est_read, est_write; /* bytes the call touches, by its regions (a card) */
-    } q[FL_DEV_QUEUE];                /* launches outstanding, oldest first (d->pending) */
+    } q[FL_DEV_QUEUE]; /* launches outstanding, oldest first, as d->pending_kernel */
     xbuf *bufs; /* (n_bufs), index = id - 1 */
     uint32_t n_bufs, cap_bufs;
     xsub *subs; /* (n_subs) sub-buffers made for offset arguments */
@@ -590,7 +589,6 @@ static int xrt_launch(fl_dev *d, const fl_kernel_call *c)
     if (x->lib->api.xrtRunStart(s.run) != 0)
         return flare_error(FLARE_EDEVICE, "xrtRunStart(%s) failed (%s)", kernel_names[c->kernel],
                            lib_why(x));
-    x->q[d->pending].kernel = c->kernel;
     x->q[d->pending].run = s.run;
     x->q[d->pending].est_read = est_read;
     x->q[d->pending].est_write = est_write;
@@ -630,7 +628,7 @@ static void add_sim_stats(fl_dev *d, xrt_ctx *x, uint32_t kernel)
 static int xrt_wait(fl_dev *d, uint32_t timeout_ms, uint32_t *kstatus)
 {
     xrt_ctx *x = d->ctx;
-    uint32_t kernel = x->q[0].kernel;
+    uint32_t kernel = d->pending_kernel[0];
     xrtRunHandle run = x->q[0].run;
     /* XRT reads a zero timeout as "forever": 0 here polls */
     enum ert_cmd_state st = timeout_ms ? x->lib->api.xrtRunWaitFor(run, timeout_ms)

@@ -91,7 +91,7 @@ struct simdev {
     int reg_read(uint32_t off, uint32_t *val);
     int read_ctrl(uint32_t *ctrl);
     bool ports_ok();
-    int service(uint32_t status_off);
+    int service();
     void fail_all(const std::string &why);
     uint64_t window_start() const
     {
@@ -469,7 +469,7 @@ void simdev::fail_all(const std::string &why)
 
 /* The interrupt pin is up: complete the oldest call as XRT does for an ap_ctrl_chain kernel
  * (ap_done seen, status read, ISR cleared, ap_continue). 0, or -1 after fail_all. */
-int simdev::service(uint32_t status_off)
+int simdev::service()
 {
     char buf[160];
     uint64_t done_cycle = cycle;
@@ -480,7 +480,7 @@ int simdev::service(uint32_t status_off)
         rc = fail(buf);
     }
     if (!rc)
-        rc = reg_read(status_off, &st);
+        rc = reg_read(FL_QMATMUL_REG_STATUS, &st);
     if (!rc)
         rc = reg_write(FL_REG_ISR, 1);
     if (!rc)
@@ -531,7 +531,7 @@ int simdev_start(simdev *d, const uint32_t *regs, uint32_t n_words)
         uint64_t since = d->cycle;
         while (!rc && (ctrl & FL_CTRL_START)) {
             if (m->__SYM__interrupt) {
-                if (d->service(FL_QMATMUL_REG_STATUS))
+                if (d->service())
                     break;
                 since = d->cycle;
                 if (d->started.empty())
@@ -571,7 +571,7 @@ int simdev_start(simdev *d, const uint32_t *regs, uint32_t n_words)
     return 0;
 }
 
-int simdev_wait(simdev *d, uint32_t status_off, uint32_t *status)
+int simdev_wait(simdev *d, uint32_t *status)
 {
     if (d->done_q.empty() && d->started.empty())
         return d->fail("wait: no run started");
@@ -579,7 +579,7 @@ int simdev_wait(simdev *d, uint32_t status_off, uint32_t *status)
     Vqmatmul_rtl *m = d->m.get();
     while (d->done_q.empty()) {
         if (m->__SYM__interrupt) {
-            d->service(status_off);
+            d->service();
             continue;
         }
         if (d->cycle - d->window_start() >= d->timeout) {

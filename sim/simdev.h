@@ -10,9 +10,10 @@
  *                                control word until the kernel has taken the previous call's
  *                                arguments (ap_start reads 0), completing calls meanwhile;
  *                                then the argument words and ap_start = 1
- *     simdev_wait(d, off, &st)   the oldest call not yet waited for: clock until the
+ *     simdev_wait(d, &st)        the oldest call not yet waited for: clock until the
  *                                `interrupt` pin rises (ap_done through GIE/IER/ISR), read the
- *                                control word (ap_done must be set), the status word at `off`,
+ *                                control word (ap_done must be set), the status word
+ *                                (FL_QMATMUL_REG_STATUS),
  *                                clear ISR by writing 1 (toggle-on-write), write ap_continue
  * Calls complete in order. A call's cycles count from its ap_start write, or from the previous
  * call's completion if that is later, to its interrupt: back to back, the cycles of a sequence
@@ -76,7 +77,7 @@ int simdev_reg_read(simdev *d, uint32_t off, uint32_t *val);
  * regs: the register image indexed by byte offset / 4 (fl_kernel_regs); words
  * [FL_REG_ARGS / 4, n_words) are written. */
 int simdev_start(simdev *d, const uint32_t *regs, uint32_t n_words);
-int simdev_wait(simdev *d, uint32_t status_off, uint32_t *status);
+int simdev_wait(simdev *d, uint32_t *status);
 /* calls handed over and not yet waited for */
 uint32_t simdev_outstanding(const simdev *d);
 /* cycles of the call the last simdev_wait completed */

@@ -199,7 +199,7 @@ static void run_finish(run_obj *r)
         run_obj *o = d->inflight.front();
         d->inflight.pop_front();
         uint32_t st = 0;
-        if (simdev_wait(d->sd, FL_QMATMUL_REG_STATUS, &st) == 0) {
+        if (simdev_wait(d->sd, &st) == 0) {
             o->state = ERT_CMD_STATE_COMPLETED;
             o->status = st;
             o->have_status = true;

@@ -80,14 +80,32 @@ fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint6
     return m;
 }
 
+int t_xrtsim_lib(char *path, size_t path_len)
+{
+    const char *env = getenv("FLARE_XRTSIM_LIB");
+    snprintf(path, path_len, "%s", env && *env ? env : FLARE_BIN);
+    if (!(env && *env)) {
+        char *slash = strrchr(path, '/');
+        snprintf(slash ? slash + 1 : path, path_len - (size_t)(slash ? slash + 1 - path : 0),
+                 "libflare_xrtsim.so");
+    }
+    return access(path, R_OK) == 0 ? 0 : -1;
+}
+
+fl_dev *t_open_dev(const char *uri)
+{
+    fl_dev *d = NULL;
+    int rc = fl_dev_open(uri, &d);
+    if (rc == FLARE_EUNSUP && strstr(flare_last_error(), "is not built"))
+        cr_skip_test("%s", flare_last_error());
+    cr_assert_eq(rc, 0, "%s: %s", uri, flare_last_error());
+    return d;
+}
+
 int t_xrt_over_sim(const char *tag, char *uri, size_t uri_len, char *xclbin, size_t xclbin_len)
 {
     char lib[1024];
-    snprintf(lib, sizeof lib, "%s", FLARE_BIN);
-    char *slash = strrchr(lib, '/');
-    snprintf(slash ? slash + 1 : lib, sizeof lib - (size_t)(slash ? slash + 1 - lib : 0),
-             "libflare_xrtsim.so");
-    if (access(lib, R_OK) != 0)
+    if (t_xrtsim_lib(lib, sizeof lib))
         return -1;
     setenv("FLARE_XRT_LIB", lib, 1);
     snprintf(xclbin, xclbin_len, "%s/%s_%d.xclbin", FLARE_TMPDIR, tag, (int)getpid());

@@ -13,6 +13,7 @@ int t_flare(const char *args, char **out);
 #include <stddef.h>
 #include <stdint.h>
 
+#include "driver/dev.h"
 #include "host/model.h"
 
 /* sum((a - ref)^2) / sum(ref^2) in double (the plain squared error when ref is all zero). */
@@ -25,6 +26,14 @@ int32_t t_argmax(const float *x, size_t n);
  * FLARE_TMPDIR/<tag>-<preset>-<type>-<pid>.gguf (path gets the name) and open it. */
 fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint64_t seed,
                        char *path, size_t path_len);
+
+/* libflare_xrtsim.so: FLARE_XRTSIM_LIB when set, else beside FLARE_BIN, into path. 0 when the
+ * file is there, -1 when it is not built (the caller skips). */
+int t_xrtsim_lib(char *path, size_t path_len);
+
+/* fl_dev_open(uri); a device whose library is not built (sim without verilator) skips the test,
+ * any other failure fails it. */
+fl_dev *t_open_dev(const char *uri);
 
 /* The xrt backend's card path over the simulator's XRT API: points FLARE_XRT_LIB at
  * libflare_xrtsim.so beside FLARE_BIN, writes a stand-in xclbin (tag in its name) to

@@ -48,13 +48,10 @@ static uint64_t mat_bytes(uint32_t type)
 }
 
 /* Run the chain on `uri`; returns the device's total kernel cycles (0 where unknown). */
-static uint64_t run_chain(const char *uri, int skip_if_unbuilt)
+static uint64_t run_chain(const char *uri)
 {
-    fl_dev *d = NULL;
-    int rc = fl_dev_open(uri, &d);
-    if (skip_if_unbuilt && rc == FLARE_EUNSUP && strstr(flare_last_error(), "is not built"))
-        cr_skip_test("%s", flare_last_error());
-    cr_assert_eq(rc, 0, "%s: %s", uri, flare_last_error());
+    fl_dev *d = t_open_dev(uri);
+    int rc;
     tl_rng rng = {77};
     /* weights: w and w_up per call, each in its own buffer */
     uint8_t *w[N_CALLS], *wu[N_CALLS];
@@ -153,13 +150,13 @@ Test(dev_queue, csim_chain_in_order)
     cr_assert_eq(fl_dev_open("csim", &d), 0);
     cr_assert_eq(fl_dev_queue_depth(d), FL_DEV_QUEUE);
     fl_dev_close(d);
-    run_chain("csim", 0);
+    run_chain("csim");
 }
 
 /* The simulated card takes FL_DEV_QUEUE launches; its cycles are counted per call and add up. */
 Test(dev_queue, sim_chain_overlapped_bit_exact, .timeout = 300)
 {
-    uint64_t cycles = run_chain("sim", 1);
+    uint64_t cycles = run_chain("sim");
     cr_assert_gt(cycles, 0);
 }
 
@@ -175,7 +172,7 @@ Test(dev_queue, xrt_path_status_register, .timeout = 300)
     cr_assert_eq(fl_dev_open(uri, &d), 0, "%s", flare_last_error());
     cr_assert_eq(fl_dev_queue_depth(d), 1, "a card queues one launch (status register)");
     fl_dev_close(d);
-    cr_assert_eq(run_chain(uri, 0), 0, "a card reports no cycles");
+    cr_assert_eq(run_chain(uri), 0, "a card reports no cycles");
     unlink(xclbin);
 }
 
@@ -184,11 +181,7 @@ Test(dev_queue, xrt_path_status_register, .timeout = 300)
    nothing crashes, and the device works again afterwards (the kernel is reset). */
 Test(dev_queue, sim_failure_in_the_middle, .timeout = 300)
 {
-    fl_dev *d = NULL;
-    int rc = fl_dev_open("sim:timeout=2000", &d);
-    if (rc == FLARE_EUNSUP && strstr(flare_last_error(), "is not built"))
-        cr_skip_test("%s", flare_last_error());
-    cr_assert_eq(rc, 0, "%s", flare_last_error());
+    fl_dev *d = t_open_dev("sim:timeout=2000");
     const uint32_t k = 256, n_small = 64, n_big = 1024; /* the big one: 4352 cycles at least */
     tl_rng rng = {5};
     uint8_t *w = tl_random_matrix(&rng, FL_TYPE_Q8_0, n_big, k);
@@ -234,11 +227,8 @@ Test(dev_queue, sim_failure_in_the_middle, .timeout = 300)
    call, <= 1.11 x weight_bytes / 64 B per cycle on ddr4), which one call at a time cannot. */
 Test(dev_queue, sim_back_to_back_meets_the_port_rule, .timeout = 300)
 {
-    fl_dev *d = NULL;
-    int rc = fl_dev_open("sim:mem=ddr4", &d);
-    if (rc == FLARE_EUNSUP && strstr(flare_last_error(), "is not built"))
-        cr_skip_test("%s", flare_last_error());
-    cr_assert_eq(rc, 0, "%s", flare_last_error());
+    fl_dev *d = t_open_dev("sim:mem=ddr4");
+    int rc;
     tl_rng rng = {9};
     uint8_t *w = tl_random_matrix(&rng, FL_TYPE_Q4_0, D, D);
     float x[D];

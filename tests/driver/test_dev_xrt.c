@@ -98,17 +98,6 @@ Test(dev_xrt, xrt_without_xrt_one_message)
 
 /* ---- the simulated device ---- */
 
-/* Open sim[:params], or skip the test saying why it cannot run here. */
-static fl_dev *open_sim(const char *uri)
-{
-    fl_dev *d = NULL;
-    int rc = fl_dev_open(uri, &d);
-    if (rc == FLARE_EUNSUP && strstr(flare_last_error(), "is not built"))
-        cr_skip_test("%s", flare_last_error());
-    cr_assert_eq(rc, 0, "%s: %s", uri, flare_last_error());
-    return d;
-}
-
 static fl_dev_buf upload(fl_dev *d, const void *src, uint64_t bytes, uint64_t alloc_bytes,
                          uint32_t bank, uint64_t off)
 {
@@ -121,7 +110,7 @@ static fl_dev_buf upload(fl_dev *d, const void *src, uint64_t bytes, uint64_t al
 
 Test(dev_xrt, sim_buffers_and_bounds, .timeout = 60)
 {
-    fl_dev *d = open_sim("sim");
+    fl_dev *d = t_open_dev("sim");
     cr_assert(fl_dev_supports(d, FL_KERNEL_QMATMUL));
     fl_dev_buf b, b2;
     cr_assert_eq(fl_dev_alloc(d, 0, 0, &b), FLARE_EINVAL);
@@ -159,7 +148,7 @@ Test(dev_xrt, sim_buffers_and_bounds, .timeout = 60)
     cr_assert_eq(s.alloc_bytes, 70000);
     fl_dev_close(d);
     /* opened and closed again in one process */
-    d = open_sim("sim:mem=hbm");
+    d = t_open_dev("sim:mem=hbm");
     cr_assert_eq(fl_dev_get_stats(d, &s), 0);
     cr_assert_str_eq(s.mem.mem, "hbm");
     fl_dev_close(d);
@@ -169,7 +158,7 @@ Test(dev_xrt, sim_buffers_and_bounds, .timeout = 60)
  * arguments at offsets inside their buffers (sub-buffers) and at byte 0. */
 Test(dev_xrt, sim_qmatmul_matches_hls, .timeout = 120)
 {
-    fl_dev *d = open_sim("sim");
+    fl_dev *d = t_open_dev("sim");
     fl_hls_state *st;
     cr_assert_eq(fl_hls_state_open(&st), 0);
     static const struct {
@@ -248,7 +237,7 @@ Test(dev_xrt, sim_qmatmul_matches_hls, .timeout = 120)
 
 Test(dev_xrt, sim_launch_errors_and_missing_kernel, .timeout = 60)
 {
-    fl_dev *d = open_sim("sim");
+    fl_dev *d = t_open_dev("sim");
     const uint32_t n = 4, k = 64;
     tl_rng r = {6};
     uint8_t *w = tl_random_matrix(&r, FL_TYPE_Q8_0, n, k);
@@ -300,7 +289,7 @@ Test(dev_xrt, sim_launch_errors_and_missing_kernel, .timeout = 60)
 /* Closing with a launch outstanding and with live buffers frees everything without a crash. */
 Test(dev_xrt, sim_close_with_launch_outstanding, .timeout = 60)
 {
-    fl_dev *d = open_sim("sim");
+    fl_dev *d = t_open_dev("sim");
     tl_rng r = {3};
     uint8_t *w = tl_random_matrix(&r, FL_TYPE_Q4_0, 32, 64);
     float x[64];

@@ -25,15 +25,8 @@
 
 static void need_sim(void)
 {
-    const char *env = getenv("FLARE_XRTSIM_LIB");
     char lib[1024];
-    snprintf(lib, sizeof lib, "%s", env && *env ? env : FLARE_BIN);
-    if (!(env && *env)) {
-        char *slash = strrchr(lib, '/');
-        snprintf(slash ? slash + 1 : lib, sizeof lib - (size_t)(slash ? slash + 1 - lib : 0),
-                 "libflare_xrtsim.so");
-    }
-    if (access(lib, R_OK) != 0)
+    if (t_xrtsim_lib(lib, sizeof lib))
         cr_skip_test("%s is not built (make builds it where verilator is installed)", lib);
 }
 
