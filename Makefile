@@ -47,6 +47,8 @@ help:
 	@echo "  make test-hw    lint hw/, check the generated registers, run the RTL testbenches"
 	@echo "  make xrtsim     build/libflare_xrtsim.so: the RTL behind the XRT C API (bench-xrtsim)"
 	@echo "  make lint       verilator -Wall (and yosys) on every hw/ file (= lint-hw)"
+	@echo "  make cuda       build/libflare_cuda.so, the CUDA engine (needs nvcc)"
+	@echo "  make cuda-emu   build/libflare_cuda_emu.so, the CUDA engine on the CPU emulator"
 	@echo "  make fuzz       libFuzzer targets (FUZZ_SECONDS=60 each)"
 	@echo "  make install    PREFIX=/usr/local: program, library, headers, pkg-config file"
 	@echo "  make clean      remove build/"
@@ -442,6 +444,19 @@ else
 cuda:
 	@echo "make cuda: nvcc not found (PATH, /usr/local/cuda/bin); install the CUDA toolkit" >&2; exit 1
 endif
+# build/libflare_cuda_emu.so: the same engine source (engine.cu, kernels.cuh) compiled by g++
+# against the CUDA host emulator (ref/cuda/emu.h: threads as Boost.Context fibers), built on
+# every machine; the cuda/* tests run it when no GPU is usable (docs/cuda.md).
+CUDA_EMU_LIB   := $(BUILD)/libflare_cuda_emu.so
+CUDA_EMU_FLAGS := -std=c++17 -O2 -g -fPIC -shared -DFLCU_EMU -fno-strict-aliasing -Wall -Wextra \
+                  -Werror -Wno-unknown-pragmas -Iinclude -I.
+.PHONY: cuda-emu
+all: cuda-emu
+cuda-emu: $(CUDA_EMU_LIB)
+$(CUDA_EMU_LIB): $(wildcard ref/cuda/*) include/flare/llama.h include/flare/fp16.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none ref/cuda/emu.cpp \
+	    ref/cuda/emu_selftest.cpp -ldl -lboost_context
 $(BUILD)/bench_cuda: tools/bench_cuda.c $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 bench-cuda: cuda

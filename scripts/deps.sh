@@ -11,6 +11,7 @@ PKGS=(
   clang libclang-rt-14-dev         # make asan / make fuzz (ASan, UBSan, libFuzzer runtimes)
   verilator                        # make sim / test-hw: the RTL testbenches (hw/, sim/)
   zlib1g-dev g++                   # libflare_xrtsim.so: Verilator's FST trace writer, the C++ side
+  libboost-context-dev             # libflare_cuda_emu.so: CUDA threads as fibers (ref/cuda/emu.cpp)
 )
 
 missing=()

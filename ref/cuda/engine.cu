@@ -17,7 +17,11 @@
  * output shares the embedding's copy. A single-token forward is captured once as a CUDA graph
  * and replayed (the token and position are read from device memory), which removes the launch
  * overhead that would otherwise dominate decode. */
+#ifdef FLCU_EMU
+#include "ref/cuda/emu.h" /* the CUDA host emulator: build/libflare_cuda_emu.so */
+#else
 #include <cuda_runtime.h>
+#endif
 #include <dlfcn.h>
 #include <math.h>
 #include <stdarg.h>
@@ -33,6 +37,21 @@
 #define MAX_BATCH 8192 /* keeps every grid dimension far below its limit */
 #define NT_PREFILL 8 /* tokens per pass of the dp4a matrix kernels when T > 1 */
 #define MMA_MIN_T 8  /* quantized products of at least this many tokens use tensor cores */
+
+#ifndef FLCU_EMU
+template <typename T>
+struct same_t {
+    typedef T type;
+};
+/* k<<<grid, block, smem, st>>>(a...), written as a call so that the host emulator (emu.h) runs
+ * the same source. */
+template <typename... P>
+static void launch(void (*k)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t st,
+                   typename same_t<P>::type... a)
+{
+    k<<<grid, block, smem, st>>>(a...);
+}
+#endif
 
 /* ---- errors --------------------------------------------------------------------------------- */
 
@@ -258,8 +277,8 @@ static int is_quant(int t)
 static void quantize(engine *e, const float *x, uint32_t T, uint32_t k)
 {
     uint32_t n_blocks = T * (k / QK);
-    quant_q8_kernel<<<(n_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0, e->st>>>(
-        x, e->xq_qs, e->xq_d, n_blocks);
+    launch(quant_q8_kernel, (n_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0, e->st,
+           x, e->xq_qs, e->xq_d, n_blocks);
 }
 
 /* How a matrix product runs: the kernel (and weight type) a launch can share. */
@@ -277,11 +296,11 @@ static void launch_q(engine *e, mm_kind k, const mm_group &G, dim3 grid, uint32_
 {
     dim3 block(32, MM_WARPS);
     if (k == MM_MMA)
-        mmq_mma_kernel<TYPE><<<grid, block, 0, e->st>>>(G, e->xq_qs, e->xq_d, T, acc);
+        launch(mmq_mma_kernel<TYPE>, grid, block, 0, e->st, G, e->xq_qs, e->xq_d, T, acc);
     else if (k == MM_DP4A_1)
-        mmq_kernel<TYPE, 1><<<grid, block, 0, e->st>>>(G, e->xq_qs, e->xq_d, T, acc);
+        launch(mmq_kernel<TYPE, 1>, grid, block, 0, e->st, G, e->xq_qs, e->xq_d, T, acc);
     else
-        mmq_kernel<TYPE, NT_PREFILL><<<grid, block, 0, e->st>>>(G, e->xq_qs, e->xq_d, T, acc);
+        launch(mmq_kernel<TYPE, NT_PREFILL>, grid, block, 0, e->st, G, e->xq_qs, e->xq_d, T, acc);
 }
 
 /* One launch for the group G (same kind and weight type), x the f32 input. */
@@ -296,15 +315,15 @@ static void launch_group(engine *e, mm_kind k, int type, const mm_group &G, uint
     case T_Q8_0: launch_q<T_Q8_0>(e, k, G, grid, T, acc); break;
     case T_F16:
         if (k == MM_F_1)
-            mmf_kernel<1, 1><<<grid, block, 0, e->st>>>(G, x, T, acc);
+            launch(mmf_kernel<1, 1>, grid, block, 0, e->st, G, x, T, acc);
         else
-            mmf_kernel<1, NT_PREFILL><<<grid, block, 0, e->st>>>(G, x, T, acc);
+            launch(mmf_kernel<1, NT_PREFILL>, grid, block, 0, e->st, G, x, T, acc);
         break;
     default:
         if (k == MM_F_1)
-            mmf_kernel<0, 1><<<grid, block, 0, e->st>>>(G, x, T, acc);
+            launch(mmf_kernel<0, 1>, grid, block, 0, e->st, G, x, T, acc);
         else
-            mmf_kernel<0, NT_PREFILL><<<grid, block, 0, e->st>>>(G, x, T, acc);
+            launch(mmf_kernel<0, NT_PREFILL>, grid, block, 0, e->st, G, x, T, acc);
         break;
     }
 }
@@ -348,34 +367,34 @@ static int forward_launch(engine *e, uint32_t T)
     const int32_t *pos0 = e->io_d, *ids = e->io_d + 1;
     size_t layer_kv = (size_t)e->o.n_ctx * e->kv_dim;
 
-    dequant_rows_kernel<<<T, 256, 0, e->st>>>(e->tok_embd, ids, e->x);
+    launch(dequant_rows_kernel, T, 256, 0, e->st, e->tok_embd, ids, e->x);
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const dlayer *ly = &e->layers[l];
         // attention: xn = rmsnorm(x); q, k, v projections
-        rmsnorm_kernel<<<T, 256, 0, e->st>>>(e->x, e->norms + (size_t)(2 * l) * d, e->xn, d,
-                                             hp->rms_eps, e->xq_qs, e->xq_d);
+        launch(rmsnorm_kernel, T, 256, 0, e->st, e->x, e->norms + (size_t)(2 * l) * d, e->xn, d,
+               hp->rms_eps, e->xq_qs, e->xq_d);
         const dmat *qkv[3] = {&ly->wq, &ly->wk, &ly->wv};
         float *qkv_out[3] = {e->q, e->k, e->v};
         matmul(e, 3, qkv, qkv_out, e->xn, T, 0, 1);
         // rope on q and k, append k, v to the cache
         __half *kc = e->k_cache + l * layer_kv, *vc = e->v_cache + l * layer_kv;
-        rope_store_kernel<<<T, 256, 0, e->st>>>(e->q, e->k, e->v, e->rope_cs, kc, vc, pos0,
-                                                hp->n_head, hp->n_head_kv, hd, hp->n_rot);
-        attention_kernel<<<dim3(hp->n_head, T), ATT_THREADS, e->att_smem, e->st>>>(
-            e->q, kc, vc, e->att, pos0, hp->n_head, hp->n_head / hp->n_head_kv, hd,
-            1.0f / sqrtf((float)hd));
+        launch(rope_store_kernel, T, 256, 0, e->st, e->q, e->k, e->v, e->rope_cs, kc, vc, pos0,
+               hp->n_head, hp->n_head_kv, hd, hp->n_rot);
+        launch(attention_kernel, dim3(hp->n_head, T), ATT_THREADS, e->att_smem, e->st, e->q, kc,
+               vc, e->att, pos0, hp->n_head, hp->n_head / hp->n_head_kv, hd,
+               1.0f / sqrtf((float)hd));
         // x += Wo att
         const dmat *wo = &ly->wo;
         matmul(e, 1, &wo, &e->x, e->att, T, 1, 0);
         // feed-forward: x += Wdown (silu(Wgate xn) * Wup xn)
-        rmsnorm_kernel<<<T, 256, 0, e->st>>>(e->x, e->norms + (size_t)(2 * l + 1) * d, e->xn, d,
-                                             hp->rms_eps, e->xq_qs, e->xq_d);
+        launch(rmsnorm_kernel, T, 256, 0, e->st, e->x, e->norms + (size_t)(2 * l + 1) * d, e->xn,
+               d, hp->rms_eps, e->xq_qs, e->xq_d);
         const dmat *gu[2] = {&ly->w_gate, &ly->w_up};
         float *gu_out[2] = {e->hb, e->hb2};
         matmul(e, 2, gu, gu_out, e->xn, T, 0, 1);
         uint32_t ff_blocks = T * (hp->n_ff / QK);
-        swiglu_kernel<<<(ff_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0, e->st>>>(
-            e->hb, e->hb2, ff_blocks, e->xq_qs, e->xq_d);
+        launch(swiglu_kernel, (ff_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0,
+               e->st, e->hb, e->hb2, ff_blocks, e->xq_qs, e->xq_d);
         const dmat *wd = &ly->w_down;
         matmul(e, 1, &wd, &e->x, e->hb, T, 1, 1);
         if (e->hook) {
@@ -386,9 +405,8 @@ static int forward_launch(engine *e, uint32_t T)
         }
     }
     // logits of the last token
-    rmsnorm_kernel<<<1, 256, 0, e->st>>>(e->x + (size_t)(T - 1) * d,
-                                         e->norms + (size_t)(2 * hp->n_layer) * d, e->xn, d,
-                                         hp->rms_eps, e->xq_qs, e->xq_d);
+    launch(rmsnorm_kernel, 1, 256, 0, e->st, e->x + (size_t)(T - 1) * d,
+           e->norms + (size_t)(2 * hp->n_layer) * d, e->xn, d, hp->rms_eps, e->xq_qs, e->xq_d);
     const dmat *wout = &e->output;
     matmul(e, 1, &wout, &e->logits_d, e->xn, 1, 0, 1);
     CK(cudaGetLastError());
@@ -528,7 +546,8 @@ static int create(engine *e, const fl_llama *m)
             if ((rc = upload(e, nw[i], &nm, l < hp->n_layer ? what : "output_norm.weight")))
                 return rc;
             nm.rows = 1;
-            dequant_rows_kernel<<<1, 256, 0, e->st>>>(nm, NULL, e->norms + (2 * (size_t)l + i) * d);
+            launch(dequant_rows_kernel, 1, 256, 0, e->st, nm, NULL,
+                   e->norms + (2 * (size_t)l + i) * d);
         }
         if (l == hp->n_layer)
             break;
@@ -626,7 +645,11 @@ int flcu_probe(uint32_t device, char *msg, size_t msg_len)
     int rc = 0;
     /* cudart would report a missing driver as cudaErrorInsufficientDriver; look first, so the
      * message names the library the loader could not find. */
+#ifdef FLCU_EMU
+    void *drv = dlopen(NULL, RTLD_NOW); /* the emulator is its own driver */
+#else
     void *drv = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+#endif
     if (!drv) {
         const char *why = dlerror();
         rc = set_err(FLARE_EDEVICE, "no CUDA driver (cudaErrorInsufficientDriver / libcuda.so.1 "

@@ -20,7 +20,10 @@
 #ifndef FLARE_REF_CUDA_KERNELS_CUH
 #define FLARE_REF_CUDA_KERNELS_CUH
 
+#ifndef FLCU_EMU /* the host emulator (emu.h) supplies these */
 #include <cuda_fp16.h>
+#define FLCU_DYN_SHARED(T, name) extern __shared__ T name[]
+#endif
 #include <stdint.h>
 
 #define QK 32
@@ -67,7 +70,7 @@ __device__ __forceinline__ int group_pick(const mm_group &G, uint32_t bx, uint32
 template <typename V>
 HD V ldg(const V *p)
 {
-#ifdef __CUDA_ARCH__
+#if defined(__CUDA_ARCH__) || defined(FLCU_EMU)
     return __ldg(p);
 #else
     return *p;
@@ -286,10 +289,14 @@ HD void load_a_frag(const dmat &m, size_t blk_lo, size_t blk_hi, int t, int *a)
 /* c (16x8 s32) += A (16x32 s8) B (32x8 s8), one warp. */
 __device__ __forceinline__ void mma_s8(int *c, const int *a, const int *b)
 {
+#ifdef FLCU_EMU
+    flcu_emu::mma_m16n8k32_s8(c, a, b);
+#else
     asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
                  "{%8,%9}, {%0,%1,%2,%3};"
                  : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
 }
 
 #define MMA_NTN 4 /* 8-token tiles per warp: a warp computes 16 rows x 32 tokens */
@@ -521,7 +528,7 @@ __global__ void attention_kernel(const float *__restrict__ q, const __half *__re
                                  const int32_t *__restrict__ pos0, uint32_t n_head, uint32_t group,
                                  uint32_t hd, float scale)
 {
-    extern __shared__ float sm[];
+    FLCU_DYN_SHARED(float, sm);
     __shared__ float red[ATT_THREADS / 32];
     float *qs = sm, *sc = sm + hd;
     uint32_t h = blockIdx.x, t = blockIdx.y, g = h / group;

@@ -2,14 +2,18 @@
  *
  * Without a GPU (every machine, CI): the library builds when nvcc is there (skipped otherwise),
  * cudart is linked into it statically, and the loader's messages say what is missing: no
- * library ("built without the CUDA engine (run make cuda)"), no driver ("no CUDA driver").
- * With a GPU (skipped unless fl_cuda_probe says one is usable): logits against the CPU engine
- * (an independent implementation in C) on the tiny and stories15M presets for every weight type
+ * library ("built without the CUDA engine (run make cuda)"), no driver ("no CUDA driver"). The
+ * CUDA host emulator reports kernels that are wrong as a GPU would (emulator_*).
+ * On the engine under test (need_engine: a GPU when one is usable, else the same engine source
+ * on the CUDA host emulator, so these run everywhere): logits against the CPU engine (an
+ * independent implementation in C) on the tiny and stories15M presets for every weight type
  * (NMSE < 1e-5 for F32/F16 weights, < 5e-4 quantized: Q8_0 activations round differently when a
  * sum's last bit differs), the same greedy tokens, batched prompt vs one token at a time, the
  * layer hook, errors, and llama.cpp's own logits for stories15M-Q8_0. Quantized paths compared with
  * each other (tensor cores vs dp4a, batched vs one token at a time) agree within 1e-3: the same
- * integer block sums, but a last-bit difference in an activation can flip its Q8_0 rounding. */
+ * integer block sums, but a last-bit difference in an activation can flip its Q8_0 rounding.
+ * On the emulator the tiny cases run the threads of a block last-first and the others
+ * first-last: a missing barrier reads poisoned (NaN) shared or device memory in one of them. */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <libgen.h>
@@ -49,14 +53,27 @@ static int nvcc_found(void)
     return access("/usr/local/cuda/bin/nvcc", X_OK) == 0;
 }
 
-/* The library of this build: next to FLARE_BIN. */
+/* A library of this build, next to FLARE_BIN. */
+static const char *build_file(char *path, size_t len, const char *name)
+{
+    char bin[4096];
+    snprintf(bin, sizeof bin, "%s", FLARE_BIN);
+    snprintf(path, len, "%s/%s", dirname(bin), name);
+    return path;
+}
+
+/* The CUDA engine of this build (nvcc). */
 static const char *built_lib(void)
 {
     static char path[4096];
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s", FLARE_BIN);
-    snprintf(path, sizeof path, "%s/libflare_cuda.so", dirname(bin));
-    return path;
+    return build_file(path, sizeof path, "libflare_cuda.so");
+}
+
+/* The same engine source run by the CUDA host emulator (g++, ref/cuda/emu.h). */
+static const char *built_emu(void)
+{
+    static char path[4096];
+    return build_file(path, sizeof path, "libflare_cuda_emu.so");
 }
 
 /* Point the loader at this build's library (or keep $FLARE_CUDA_LIB when it names a readable
@@ -71,13 +88,42 @@ static void use_built_lib(void)
     setenv("FLARE_CUDA_LIB", built_lib(), 1);
 }
 
-/* Skip unless a GPU is usable; returns nothing. */
-static void need_gpu(void)
+/* Whether this build's GPU library finds a usable GPU (asked without the loader, which keeps
+ * the first library it loads); why not in msg. */
+static int gpu_usable(char *msg, size_t len)
 {
-    use_built_lib();
-    char msg[512];
-    if (fl_cuda_probe(0, msg, sizeof msg))
-        cr_skip_test("no usable GPU: %s", msg);
+    snprintf(msg, len, "libflare_cuda.so not built");
+    void *h = dlopen(built_lib(), RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return 0;
+    int (*probe)(uint32_t, char *, size_t) =
+        (int (*)(uint32_t, char *, size_t))dlsym(h, "flcu_probe");
+    int ok = probe && probe(0, msg, len) == 0;
+    dlclose(h);
+    return ok;
+}
+
+/* The engine under test: $FLARE_CUDA_LIB when it names a readable file, else this build's GPU
+ * library when a GPU is usable, else this build's CUDA emulator: the same kernels executed on
+ * the CPU (docs/cuda.md), so these tests run on every machine. Skips only when neither library
+ * was built; the emulator, once built, must work. */
+static void need_engine(void)
+{
+    const char *env = getenv("FLARE_CUDA_LIB");
+    char msg[512], gpu[512];
+    if (env && access(env, R_OK) == 0) {
+        if (fl_cuda_probe(0, msg, sizeof msg))
+            cr_skip_test("%s: %s", env, msg);
+        return;
+    }
+    if (gpu_usable(gpu, sizeof gpu)) {
+        setenv("FLARE_CUDA_LIB", built_lib(), 1);
+        return;
+    }
+    if (access(built_emu(), R_OK) != 0)
+        cr_skip_test("no usable GPU (%s) and %s not built", gpu, built_emu());
+    setenv("FLARE_CUDA_LIB", built_emu(), 1);
+    cr_assert_eq(fl_cuda_probe(0, msg, sizeof msg), 0, "the CUDA emulator: %s", msg);
 }
 
 /* Write a preset model of `type` into FLARE_TMPDIR and open it. */
@@ -200,6 +246,36 @@ Test(cuda, no_driver_message)
     unlink(path);
 }
 
+/* The emulator's own checks (ref/cuda/emu_selftest.cpp): faulty kernels reported with the
+ * error a GPU gives and the place, correct ones exact in both thread orders, launch limits,
+ * copies checked against allocations, graph capture and replay. */
+Test(cuda, emulator_reports_faults_as_a_gpu)
+{
+    if (access(built_emu(), R_OK) != 0)
+        cr_skip_test("%s not built", built_emu());
+    void *h = dlopen(built_emu(), RTLD_NOW | RTLD_LOCAL);
+    cr_assert(h, "dlopen %s: %s", built_emu(), dlerror());
+    int (*selftest)(char *, size_t) = (int (*)(char *, size_t))dlsym(h, "flcu_emu_selftest");
+    cr_assert(selftest, "no flcu_emu_selftest in %s", built_emu());
+    char msg[1024];
+    cr_expect_eq(selftest(msg, sizeof msg), 0, "%s", msg);
+    dlclose(h);
+}
+
+/* Through the loader, the emulator says what it is (never taken for a GPU). */
+Test(cuda, emulator_names_itself)
+{
+    if (access(built_emu(), R_OK) != 0)
+        cr_skip_test("%s not built", built_emu());
+    setenv("FLARE_CUDA_LIB", built_emu(), 1);
+    char msg[512];
+    cr_assert_eq(fl_cuda_probe(0, msg, sizeof msg), 0, "%s", msg);
+    cr_expect(strstr(msg, "CUDA emulator on the CPU (not a GPU"), "%s", msg);
+    cr_expect(strstr(msg, "compute capability 9.0"), "%s", msg);
+    cr_expect_eq(fl_cuda_probe(1, msg, sizeof msg), FLARE_EINVAL);
+    cr_expect(strstr(msg, "only 1 CUDA device"), "%s", msg);
+}
+
 Test(cuda, parse_device_uri)
 {
     uint32_t d = 99;
@@ -215,7 +291,7 @@ Test(cuda, parse_device_uri)
     cr_expect(strstr(flare_last_error(), "cuda:1x"), "%s", flare_last_error());
 }
 
-/* ---- with a GPU: against the CPU engine ----------------------------------------------------- */
+/* ---- the engine under test against the CPU engine ------------------------------------------ */
 
 #define N_PROMPT 12
 #define N_STEPS 8
@@ -225,7 +301,9 @@ Test(cuda, parse_device_uri)
  * within 4 RMS differences (a tie at this precision). */
 static void vs_cpu(const char *preset, uint32_t type, double tol)
 {
-    need_gpu();
+    if (!strcmp(preset, "tiny"))
+        setenv("FLCU_EMU_ORDER", "reverse", 1); /* the emulator's thread order; a GPU ignores it */
+    need_engine();
     char path[512];
     fl_model *m = make_model(preset, type, path, sizeof path);
     uint32_t V = m->llama.hp.n_vocab;
@@ -300,13 +378,13 @@ Test(cuda, vs_cpu_stories15M_q4_0, .timeout = 120)
     vs_cpu("stories15M", FL_TYPE_Q4_0, TOL_QUANT);
 }
 
-/* ---- with a GPU: paths, hook, errors, llama.cpp --------------------------------------------- */
+/* ---- the engine under test: paths, hook, errors, llama.cpp --------------------------------- */
 
 /* Batched prompt (tensor cores, and the dp4a T > 1 kernels) vs one token at a time, with and
  * without CUDA graphs. */
 Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
 {
-    need_gpu();
+    need_engine();
     char path[512];
     fl_model *m = make_model("stories15M", FL_TYPE_Q4_0, path, sizeof path);
     uint32_t V = m->llama.hp.n_vocab;
@@ -355,7 +433,7 @@ static void record(void *user, uint32_t layer, const float *x, uint32_t T)
 
 Test(cuda, layer_hook_matches_cpu, .timeout = 120)
 {
-    need_gpu();
+    need_engine();
     char path[512];
     fl_model *m = make_model("stories15M", FL_TYPE_Q8_0, path, sizeof path);
     const fl_llama_hparams *hp = &m->llama.hp;
@@ -384,7 +462,7 @@ Test(cuda, layer_hook_matches_cpu, .timeout = 120)
 
 Test(cuda, context_full_and_bad_token)
 {
-    need_gpu();
+    need_engine();
     char path[512];
     fl_model *m = make_model("tiny", FL_TYPE_Q8_0, path, sizeof path);
     fl_cuda_engine *g = make_cuda(m, 8, 1, 1);
@@ -408,7 +486,7 @@ Test(cuda, context_full_and_bad_token)
 /* llama.cpp's logits for its own greedy run, fed the same tokens. */
 Test(cuda, llamacpp_peer_logits, .timeout = 60)
 {
-    need_gpu();
+    need_engine();
     fl_model *m = NULL;
     cr_assert_eq(fl_model_open(&m, PEER ".gguf"), 0, "%s", flare_last_error());
     float *want = malloc(sizeof(float) * PEER_VOCAB * PEER_STEPS);

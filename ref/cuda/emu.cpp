@@ -1,0 +1,794 @@
+/* ref/cuda/emu.cpp: the CUDA host emulator's execution model and runtime (see emu.h).
+ *
+ * A launch runs its blocks one after the other on the calling thread. A block's threads are
+ * fibers (Boost.Context, a few nanoseconds a switch) kept from block to block; the scheduler
+ * resumes every live thread in turn (lowest linear index first, or last first with
+ * FLCU_EMU_ORDER=reverse), each runs until it waits at a barrier or finishes. A barrier is a
+ * count of the live threads that reached it: the last one to arrive releases it and goes on,
+ * the others see its generation change when they are next resumed. __syncthreads counts the
+ * block, a shuffle or an mma the warp; their exchange slots are double-buffered by the
+ * generation's parity, so a lane that went on to the next exchange cannot overwrite what a
+ * slower lane still has to read. A round of the scheduler in which no barrier opened and no
+ * thread finished is a deadlock (threads waiting at different barriers): it is reported and
+ * the barriers are forced open so the launch ends. */
+#include "ref/cuda/emu.h"
+
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+#include <chrono>
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace ctx = boost::context;
+
+/* ---- errors --------------------------------------------------------------------------------- */
+
+namespace {
+
+std::mutex g_mu;                   /* the allocation table, the sticky error */
+cudaError_t g_sticky = cudaSuccess; /* a device fault: every later call returns it */
+char g_fault[768];                 /* what and where */
+thread_local cudaError_t g_last = cudaSuccess; /* the last launch / call error (cudaGetLastError) */
+thread_local char g_last_msg[512];
+
+cudaError_t fail(cudaError_t e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+cudaError_t fail(cudaError_t e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_last_msg, sizeof g_last_msg, fmt, ap);
+    va_end(ap);
+    g_last = e;
+    return e;
+}
+
+#define STICKY()                                                                                   \
+    do {                                                                                           \
+        if (g_sticky != cudaSuccess)                                                               \
+            return g_sticky;                                                                       \
+    } while (0)
+
+/* ---- device memory -------------------------------------------------------------------------- */
+
+std::map<uintptr_t, size_t> g_dev; /* cudaMalloc'd ranges: start -> bytes */
+
+/* Whether [p, p + n) lies inside one device allocation. */
+bool in_device(const void *p, size_t n)
+{
+    std::lock_guard<std::mutex> lk(g_mu);
+    uintptr_t a = (uintptr_t)p;
+    auto it = g_dev.upper_bound(a);
+    if (it == g_dev.begin())
+        return false;
+    --it;
+    return a >= it->first && a + n <= it->first + it->second && a + n >= a;
+}
+
+const char *kind_name(cudaMemcpyKind k)
+{
+    static const char *const n[] = {"HostToHost", "HostToDevice", "DeviceToHost", "DeviceToDevice",
+                                    "Default"};
+    return (unsigned)k < 5 ? n[k] : "?";
+}
+
+cudaError_t copy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+{
+    STICKY();
+    if (!bytes)
+        return cudaSuccess;
+    bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+    bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    if ((unsigned)kind > cudaMemcpyDefault || (dst_dev && !in_device(dst, bytes)) ||
+        (src_dev && !in_device(src, bytes)) || !dst || !src)
+        return fail(cudaErrorInvalidValue, "cudaMemcpy%s of %zu bytes from %p to %p: %s",
+                    kind_name(kind), bytes, src, dst,
+                    dst_dev && !in_device(dst, bytes) ? "the destination is not device memory"
+                    : src_dev && !in_device(src, bytes) ? "the source is not device memory"
+                                                        : "bad pointer or kind");
+    memmove(dst, src, bytes);
+    return cudaSuccess;
+}
+
+/* ---- the execution model -------------------------------------------------------------------- */
+
+const size_t STACK_BYTES = 64 * 1024;
+
+struct kernel_attr {
+    int max_dyn_smem = 48 * 1024;
+};
+std::map<const void *, kernel_attr> g_attr;
+
+} // namespace
+
+struct flcu_emu_stream {
+    bool capturing = false, invalidated = false;
+    struct op {
+        const void *fn;                              /* a launch when set, else a copy */
+        dim3 grid, block;
+        size_t smem;
+        std::shared_ptr<flcu_emu::launch_body> body;
+        void *dst;
+        const void *src;
+        size_t bytes;
+        cudaMemcpyKind kind;
+    };
+    std::vector<op> ops; /* recorded while capturing */
+};
+struct flcu_emu_graph {
+    std::vector<flcu_emu_stream::op> ops;
+};
+struct flcu_emu_graph_exec {
+    std::vector<flcu_emu_stream::op> ops;
+};
+struct flcu_emu_event {
+    double t_ms = 0;
+};
+
+namespace flcu_emu {
+
+thread_ctx *cur;
+
+struct warp_state {
+    unsigned width, live, arrived, gen;
+    int line;                 /* the call site of the exchange under way */
+    uint64_t slot[2][32];     /* shuffle values, by generation parity */
+    int frag[2][32][6];       /* mma: a0..a3, b0, b1 of each lane */
+};
+
+struct block_state {
+    unsigned n, live, arrived, gen;
+    int line;
+    unsigned long progress; /* barriers opened + threads finished */
+    std::vector<warp_state> warps;
+    std::vector<double> dyn; /* dynamic shared memory (8-byte aligned) */
+};
+
+/* The fibers that run the threads of a block, reused from block to block by every launch (one
+ * at a time: g_exec). */
+struct machine {
+    std::vector<thread_ctx> th;
+    std::vector<ctx::fiber> fib;
+    std::vector<char> done;
+    ctx::fiber sched; /* the scheduler, while a thread runs */
+    block_state blk;
+    launch_body *body = nullptr;
+    const void *fn = nullptr;
+    bool reverse = false;
+};
+machine *M;
+std::mutex g_exec;
+
+static void yield()
+{
+    M->sched = std::move(M->sched).resume();
+}
+
+static std::string kernel_name(const void *fn)
+{
+    Dl_info di;
+    if (fn && dladdr(fn, &di) && di.dli_sname && di.dli_saddr == fn) {
+        int st = 0;
+        char *d = abi::__cxa_demangle(di.dli_sname, NULL, NULL, &st);
+        std::string s = d && !st ? d : di.dli_sname;
+        free(d);
+        return s;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "the kernel at %p", fn);
+    return buf;
+}
+
+/* The first fault is the one reported; `at` names the thread (null: host code). */
+static void fault_at(int code, const char *what, const thread_ctx *at)
+{
+    std::lock_guard<std::mutex> lk(g_mu);
+    if (g_sticky != cudaSuccess)
+        return;
+    g_sticky = (cudaError_t)code;
+    if (at && M)
+        snprintf(g_fault, sizeof g_fault, "%s in %s, block (%u,%u,%u) thread (%u,%u,%u)", what,
+                 kernel_name(M->fn).c_str(), at->bid.x, at->bid.y, at->bid.z, at->tid.x,
+                 at->tid.y, at->tid.z);
+    else
+        snprintf(g_fault, sizeof g_fault, "%s (host code)", what);
+}
+
+void fault(int code, const char *what)
+{
+    fault_at(code, what, cur);
+}
+
+static void faultf(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void faultf(int code, const char *fmt, ...)
+{
+    char buf[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fault(code, buf);
+}
+
+static void open_block_barrier(block_state &b)
+{
+    b.arrived = 0;
+    b.gen++;
+    b.progress++;
+}
+
+static void open_warp_barrier(block_state &b, warp_state &w)
+{
+    w.arrived = 0;
+    w.gen++;
+    b.progress++;
+}
+
+void syncthreads(int line)
+{
+    block_state &b = *cur->blk;
+    if (b.arrived == 0)
+        b.line = line;
+    else if (b.line != line)
+        faultf(719, "__syncthreads reached at kernels.cuh:%d by some threads and :%d by others",
+               b.line, line);
+    unsigned gen = b.gen;
+    if (++b.arrived == b.live) {
+        open_block_barrier(b);
+        return;
+    }
+    while (b.gen == gen)
+        yield();
+}
+
+/* Arrive at the warp's exchange `line`; returns the parity of the slots to use, after every
+ * live lane of the warp has written its own. */
+static unsigned warp_exchange(warp_state &w, int line, const char *what)
+{
+    block_state &b = *cur->blk;
+    if (w.live != w.width)
+        faultf(719, "%s with a full mask after %u of the warp's %u lanes exited", what,
+               w.width - w.live, w.width);
+    if (w.arrived == 0)
+        w.line = line;
+    else if (w.line != line)
+        faultf(719, "%s reached at kernels.cuh:%d by some lanes and :%d by others", what,
+               w.line, line);
+    unsigned gen = w.gen;
+    if (++w.arrived == w.live)
+        open_warp_barrier(b, w);
+    else
+        while (w.gen == gen)
+            yield();
+    return gen & 1u;
+}
+
+void shfl_xor(unsigned mask, void *v, size_t size, int lane_mask, int width, int line)
+{
+    block_state &b = *cur->blk;
+    warp_state &w = b.warps[cur->warp];
+    unsigned full = w.width == 32 ? 0xffffffffu : (1u << w.width) - 1u;
+    if (mask != full || width != 32)
+        faultf(719, "__shfl_xor_sync(mask 0x%x, width %d): only the whole warp (mask 0x%x, "
+               "width 32) is modelled", mask, width, full);
+    unsigned par = w.gen & 1u;
+    memcpy(&w.slot[par][cur->lane], v, size);
+    par = warp_exchange(w, line, "__shfl_xor_sync");
+    unsigned src = cur->lane ^ (unsigned)lane_mask;
+    if (src < w.width)
+        memcpy(v, &w.slot[par][src], size);
+}
+
+/* Fragments of mma.m16n8k32.row.col.s32.s8.s8.s32 (PTX ISA, "Matrix Fragments for
+ * mma.m16n8k32", .s8): lane = 4 g + t.
+ *   A (16 x 32, row): a0 = A[g][4t..4t+3], a1 = A[g+8][4t..], a2 = A[g][16+4t..],
+ *                     a3 = A[g+8][16+4t..]
+ *   B (32 x 8, col):  b0 = B[4t..4t+3][g], b1 = B[16+4t..][g]
+ *   C, D (16 x 8):    c0 = C[g][2t], c1 = C[g][2t+1], c2 = C[g+8][2t], c3 = C[g+8][2t+1]
+ * bytes in increasing k order within each register. */
+static int a_elem(const int (*f)[6], unsigned row, unsigned k)
+{
+    unsigned lane = (row % 8) * 4 + (k % 16) / 4, reg = (row >= 8 ? 1 : 0) + (k >= 16 ? 2 : 0);
+    return (int8_t)((uint32_t)f[lane][reg] >> (8 * (k % 4)));
+}
+
+static int b_elem(const int (*f)[6], unsigned k, unsigned col)
+{
+    unsigned lane = col * 4 + (k % 16) / 4, reg = 4 + (k >= 16 ? 1 : 0);
+    return (int8_t)((uint32_t)f[lane][reg] >> (8 * (k % 4)));
+}
+
+void mma_m16n8k32_s8(int *c, const int *a, const int *b)
+{
+    block_state &bs = *cur->blk;
+    warp_state &w = bs.warps[cur->warp];
+    if (w.width != 32)
+        faultf(719, "mma.sync in a warp of %u threads (needs 32)", w.width);
+    unsigned par = w.gen & 1u;
+    memcpy(w.frag[par][cur->lane], a, 4 * sizeof(int));
+    memcpy(w.frag[par][cur->lane] + 4, b, 2 * sizeof(int));
+    par = warp_exchange(w, -1, "mma.sync.m16n8k32");
+    const int (*f)[6] = w.frag[par];
+    unsigned g = cur->lane / 4, t = cur->lane % 4;
+    for (unsigned i = 0; i < 4; i++) {
+        unsigned row = g + (i >= 2 ? 8 : 0), col = 2 * t + (i & 1);
+        int32_t s = 0;
+        for (unsigned k = 0; k < 32; k++)
+            s += a_elem(f, row, k) * b_elem(f, k, col);
+        c[i] = (int)((uint32_t)c[i] + (uint32_t)s); /* s32 accumulate wraps */
+    }
+}
+
+void *dyn_shared()
+{
+    return cur->blk->dyn.data();
+}
+
+/* A thread finished the kernel: it no longer counts at barriers. */
+static void thread_exit(machine *m, unsigned i)
+{
+    block_state &b = m->blk;
+    warp_state &w = b.warps[m->th[i].warp];
+    b.live--;
+    w.live--;
+    b.progress++;
+    if (w.arrived)
+        faultf(719, "lane %u exited while %u lanes of its warp wait in an exchange",
+               m->th[i].lane, w.arrived);
+    if (b.arrived && b.arrived == b.live)
+        open_block_barrier(b);
+    if (w.arrived && w.arrived == w.live)
+        open_warp_barrier(b, w);
+}
+
+static ctx::fiber make_worker(machine *m, unsigned i)
+{
+    return ctx::fiber(std::allocator_arg, ctx::protected_fixedsize_stack(STACK_BYTES),
+                      [m, i](ctx::fiber &&s) {
+                          m->sched = std::move(s);
+                          for (;;) {
+                              m->body->run();
+                              thread_exit(m, i);
+                              m->done[i] = 1;
+                              m->sched = std::move(m->sched).resume(); /* until the next block */
+                          }
+                          return std::move(m->sched);
+                      });
+}
+
+static machine *get_machine()
+{
+    if (!M)
+        M = new machine; /* kept: its fibers wait for the next block */
+    const char *o = getenv("FLCU_EMU_ORDER");
+    M->reverse = o && !strcmp(o, "reverse");
+    return M;
+}
+
+static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
+{
+    unsigned n = block.x * block.y * block.z, nw = (n + 31) / 32;
+    block_state &b = m->blk;
+    b.n = b.live = n;
+    b.arrived = 0;
+    b.line = 0;
+    b.warps.resize(nw);
+    for (unsigned i = 0; i < nw; i++) {
+        warp_state &w = b.warps[i];
+        w.width = w.live = n - 32 * i < 32 ? n - 32 * i : 32;
+        w.arrived = 0;
+        w.line = 0;
+    }
+    if (smem) {
+        b.dyn.resize((smem + 7) / 8);
+        memset(b.dyn.data(), 0xFF, smem); /* uninitialised shared memory reads as NaN */
+    }
+    if (m->th.size() < n) {
+        m->th.resize(n);
+        m->done.resize(n);
+    }
+    while (m->fib.size() < n)
+        m->fib.push_back(make_worker(m, (unsigned)m->fib.size()));
+    for (unsigned i = 0; i < n; i++) {
+        thread_ctx &t = m->th[i];
+        t.tid = dim3(i % block.x, i / block.x % block.y, i / (block.x * block.y));
+        t.bid = bid;
+        t.bdim = block;
+        t.gdim = grid;
+        t.linear = i;
+        t.warp = i / 32;
+        t.lane = i % 32;
+        t.blk = &b;
+        m->done[i] = 0;
+    }
+    while (b.live) {
+        unsigned long before = b.progress;
+        for (unsigned j = 0; j < n; j++) {
+            unsigned i = m->reverse ? n - 1 - j : j;
+            if (m->done[i])
+                continue;
+            cur = &m->th[i];
+            m->fib[i] = std::move(m->fib[i]).resume();
+        }
+        cur = nullptr;
+        if (b.live && b.progress == before) {
+            char what[160];
+            snprintf(what, sizeof what, "deadlock: threads wait at different barriers "
+                     "(__syncthreads at line %d, %u of %u threads there)", b.line, b.arrived,
+                     b.live);
+            fault_at(cudaErrorLaunchFailure, what, &m->th[0]);
+            open_block_barrier(b); /* force every barrier open so the launch ends */
+            for (warp_state &w : b.warps)
+                open_warp_barrier(b, w);
+        }
+    }
+}
+
+static void execute(const void *fn, dim3 grid, dim3 block, size_t smem, launch_body *body)
+{
+    std::lock_guard<std::mutex> lk(g_exec);
+    machine *m = get_machine();
+    m->body = body;
+    m->fn = fn;
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++)
+                run_block(m, dim3(x, y, z), grid, block, smem);
+    m->body = nullptr;
+}
+
+static cudaError_t check_launch(const void *fn, dim3 grid, dim3 block, size_t smem)
+{
+    unsigned long long n = (unsigned long long)block.x * block.y * block.z;
+    int max_dyn = 48 * 1024;
+    {
+        std::lock_guard<std::mutex> lk(g_mu);
+        auto it = g_attr.find(fn);
+        if (it != g_attr.end())
+            max_dyn = it->second.max_dyn_smem;
+    }
+    if (!n || n > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64)
+        return fail(cudaErrorInvalidConfiguration, "launch of %s: block (%u, %u, %u): at most "
+                    "1024 threads, z at most 64", kernel_name(fn).c_str(), block.x, block.y,
+                    block.z);
+    if (!grid.x || !grid.y || !grid.z || grid.x > 0x7fffffffu || grid.y > 65535 ||
+        grid.z > 65535)
+        return fail(cudaErrorInvalidConfiguration, "launch of %s: grid (%u, %u, %u): x 1..2^31-1, "
+                    "y and z 1..65535", kernel_name(fn).c_str(), grid.x, grid.y, grid.z);
+    if (smem > (size_t)max_dyn)
+        return fail(cudaErrorInvalidValue, "launch of %s: %zu bytes of dynamic shared memory, "
+                    "%d allowed (cudaFuncAttributeMaxDynamicSharedMemorySize)",
+                    kernel_name(fn).c_str(), smem, max_dyn);
+    return cudaSuccess;
+}
+
+void launch(const void *fn, dim3 grid, dim3 block, size_t smem, cudaStream_t st,
+            std::shared_ptr<launch_body> body)
+{
+    if (g_sticky != cudaSuccess || check_launch(fn, grid, block, smem) != cudaSuccess)
+        return;
+    if (st && st->capturing) {
+        flcu_emu_stream::op o = {};
+        o.fn = fn;
+        o.grid = grid;
+        o.block = block;
+        o.smem = smem;
+        o.body = std::move(body);
+        st->ops.push_back(std::move(o));
+        return;
+    }
+    execute(fn, grid, block, smem, body.get());
+}
+
+cudaError_t func_set_attribute(const void *fn, cudaFuncAttribute attr, int value)
+{
+    STICKY();
+    if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 ||
+        value > 232448 - 1024)
+        return fail(cudaErrorInvalidValue, "cudaFuncSetAttribute(%d, %d): only the dynamic "
+                    "shared memory size, at most 227 KiB less the static", (int)attr, value);
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_attr[fn].max_dyn_smem = value;
+    return cudaSuccess;
+}
+
+cudaError_t func_get_attributes(cudaFuncAttributes *fa, const void *fn)
+{
+    STICKY();
+    if (!fa || !fn)
+        return fail(cudaErrorInvalidDeviceFunction, "cudaFuncGetAttributes: no function");
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_attr.find(fn);
+    fa->maxDynamicSharedSizeBytes = it != g_attr.end() ? it->second.max_dyn_smem : 48 * 1024;
+    fa->maxThreadsPerBlock = 1024;
+    return cudaSuccess;
+}
+
+} // namespace flcu_emu
+
+/* ---- runtime API ---------------------------------------------------------------------------- */
+
+static cudaError_t run_ops(const std::vector<flcu_emu_stream::op> &ops)
+{
+    for (const flcu_emu_stream::op &o : ops) {
+        if (o.fn)
+            flcu_emu::launch(o.fn, o.grid, o.block, o.smem, NULL, o.body);
+        else if (cudaError_t e = copy(o.dst, o.src, o.bytes, o.kind))
+            return e;
+    }
+    STICKY();
+    return cudaSuccess;
+}
+
+const char *cudaGetErrorName(cudaError_t e)
+{
+    switch (e) {
+#define N(x)                                                                                       \
+    case x:                                                                                        \
+        return #x;
+        N(cudaSuccess) N(cudaErrorInvalidValue) N(cudaErrorMemoryAllocation)
+        N(cudaErrorInvalidConfiguration) N(cudaErrorInsufficientDriver)
+        N(cudaErrorInvalidDeviceFunction) N(cudaErrorNoDevice) N(cudaErrorInvalidDevice)
+        N(cudaErrorInvalidResourceHandle) N(cudaErrorIllegalState)
+        N(cudaErrorMisalignedAddress) N(cudaErrorLaunchFailure)
+        N(cudaErrorStreamCaptureUnsupported) N(cudaErrorStreamCaptureInvalidated)
+#undef N
+    }
+    return "cudaErrorUnknown";
+}
+
+const char *cudaGetErrorString(cudaError_t e)
+{
+    static thread_local char buf[1024];
+    const char *what = e == cudaSuccess ? "no error" : cudaGetErrorName(e);
+    if (e != cudaSuccess && e == g_sticky)
+        snprintf(buf, sizeof buf, "emulator: %s", g_fault);
+    else if (e != cudaSuccess && e == g_last && g_last_msg[0])
+        snprintf(buf, sizeof buf, "emulator: %s", g_last_msg);
+    else
+        snprintf(buf, sizeof buf, "%s", what);
+    return buf;
+}
+
+cudaError_t cudaGetLastError(void)
+{
+    if (g_sticky != cudaSuccess)
+        return g_sticky;
+    cudaError_t e = g_last;
+    g_last = cudaSuccess;
+    return e;
+}
+
+cudaError_t cudaDeviceReset(void)
+{
+    std::lock_guard<std::mutex> lk(g_mu);
+    for (auto &a : g_dev)
+        free((void *)a.first);
+    g_dev.clear();
+    g_attr.clear();
+    g_sticky = cudaSuccess;
+    g_fault[0] = 0;
+    g_last = cudaSuccess;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceCount(int *n)
+{
+    *n = 1;
+    return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int d)
+{
+    STICKY();
+    return d == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice, "device %d: the emulator is 0", d);
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d)
+{
+    if (d != 0)
+        return fail(cudaErrorInvalidDevice, "device %d: the emulator is 0", d);
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "CUDA emulator on the CPU (not a GPU; sm_90 limits)");
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    p->totalGlobalMem = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+    p->sharedMemPerBlock = 48 * 1024;
+    p->sharedMemPerBlockOptin = 232448; /* 227 KiB, as an H100 / H200 */
+    p->major = 9;
+    p->minor = 0;
+    p->multiProcessorCount = 1;
+    p->maxThreadsPerBlock = 1024;
+    p->warpSize = 32;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+    STICKY();
+    *p = NULL;
+    size_t n = (bytes + 255) & ~(size_t)255;
+    if (!bytes || n < bytes)
+        return fail(cudaErrorInvalidValue, "cudaMalloc of %zu bytes", bytes);
+    void *m = aligned_alloc(256, n);
+    if (!m)
+        return fail(cudaErrorMemoryAllocation, "cudaMalloc of %zu bytes: out of host memory",
+                    bytes);
+    memset(m, 0xFF, n); /* device memory starts undefined: reads of it show up as NaN */
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_dev[(uintptr_t)m] = bytes;
+    *p = m;
+    return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *p)
+{
+    if (!p)
+        return cudaSuccess;
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_dev.find((uintptr_t)p);
+    if (it == g_dev.end())
+        return fail(cudaErrorInvalidValue, "cudaFree(%p): not a cudaMalloc allocation", p);
+    g_dev.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMallocHost(void **p, size_t bytes)
+{
+    STICKY();
+    *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    return *p ? cudaSuccess : fail(cudaErrorMemoryAllocation, "cudaMallocHost of %zu bytes", bytes);
+}
+
+cudaError_t cudaFreeHost(void *p)
+{
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+{
+    return copy(dst, src, bytes, kind);
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t st)
+{
+    STICKY();
+    if (st && st->capturing) {
+        flcu_emu_stream::op o = {};
+        o.dst = dst;
+        o.src = src;
+        o.bytes = bytes;
+        o.kind = kind;
+        st->ops.push_back(o);
+        return cudaSuccess;
+    }
+    return copy(dst, src, bytes, kind);
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *st, unsigned flags)
+{
+    STICKY();
+    (void)flags;
+    *st = new flcu_emu_stream;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t st)
+{
+    delete st;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t st)
+{
+    STICKY();
+    if (st && st->capturing) { /* as CUDA: not allowed during a capture, which it invalidates */
+        st->invalidated = true;
+        return fail(cudaErrorStreamCaptureUnsupported, "cudaStreamSynchronize while the stream "
+                    "is captured");
+    }
+    return cudaSuccess; /* everything ran at its launch */
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t st, cudaStreamCaptureMode mode)
+{
+    STICKY();
+    (void)mode;
+    if (!st || st->capturing)
+        return fail(cudaErrorInvalidValue, "cudaStreamBeginCapture: %s",
+                    st ? "already capturing" : "the legacy stream cannot be captured");
+    st->capturing = true;
+    st->invalidated = false;
+    st->ops.clear();
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t st, cudaGraph_t *g)
+{
+    *g = NULL;
+    if (!st || !st->capturing)
+        return fail(cudaErrorIllegalState, "cudaStreamEndCapture: not capturing");
+    st->capturing = false;
+    if (st->invalidated) {
+        st->ops.clear();
+        return fail(cudaErrorStreamCaptureInvalidated, "the capture was invalidated");
+    }
+    *g = new flcu_emu_graph;
+    (*g)->ops.swap(st->ops);
+    STICKY();
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *x, cudaGraph_t g, unsigned long long flags)
+{
+    STICKY();
+    (void)flags;
+    *x = new flcu_emu_graph_exec;
+    (*x)->ops = g->ops;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t x, cudaStream_t st)
+{
+    STICKY();
+    (void)st;
+    return run_ops(x->ops);
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t g)
+{
+    delete g;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t x)
+{
+    delete x;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *ev)
+{
+    STICKY();
+    *ev = new flcu_emu_event;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t ev)
+{
+    delete ev;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t ev, cudaStream_t st)
+{
+    STICKY();
+    (void)st;
+    ev->t_ms = std::chrono::duration<double, std::milli>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t ev)
+{
+    (void)ev;
+    STICKY();
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
+{
+    STICKY();
+    *ms = (float)(b->t_ms - a->t_ms);
+    return cudaSuccess;
+}
