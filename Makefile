@@ -447,15 +447,20 @@ endif
 # build/libflare_cuda_emu.so: the same engine source (engine.cu, kernels.cuh) compiled by g++
 # against the CUDA host emulator (ref/cuda/emu.h: threads as Boost.Context fibers), built on
 # every machine; the cuda/* tests run it when no GPU is usable (docs/cuda.md).
+# Under make asan it is built by clang++ with the sanitizers too (AddressSanitizer then sees a
+# kernel reading past a cudaMalloc'd buffer, as compute-sanitizer would).
+comma          := ,
 CUDA_EMU_LIB   := $(BUILD)/libflare_cuda_emu.so
-CUDA_EMU_FLAGS := -std=c++17 -O2 -g -fPIC -shared -DFLCU_EMU -fno-strict-aliasing -Wall -Wextra \
-                  -Werror -Wno-unknown-pragmas -Iinclude -I.
+CUDA_EMU_CXX   := $(if $(SAN),clang++,$(CXX))
+CUDA_EMU_FLAGS := -std=c++17 $(if $(SAN),-O1 $(SAN) -fno-sanitize=vptr$(comma)function,-O2) -g \
+                  -fPIC -shared -DFLCU_EMU -fno-strict-aliasing -Wall -Wextra -Werror \
+                  -Wno-unknown-pragmas -Iinclude -I.
 .PHONY: cuda-emu
 all: cuda-emu
 cuda-emu: $(CUDA_EMU_LIB)
 $(CUDA_EMU_LIB): $(wildcard ref/cuda/*) include/flare/llama.h include/flare/fp16.h
 	@mkdir -p $(dir $@)
-	$(CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none ref/cuda/emu.cpp \
+	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none ref/cuda/emu.cpp \
 	    ref/cuda/emu_selftest.cpp -ldl -lboost_context
 $(BUILD)/bench_cuda: tools/bench_cuda.c $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)

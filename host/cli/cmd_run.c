@@ -487,7 +487,7 @@ int cmd_run(int argc, char **argv)
     fl_model *m = NULL;
     fl_tokenizer *tok = NULL;
     runner r = {0};
-    char what[96];
+    char what[384]; /* fits a CUDA device description (256) */
     fl_sampler *smp = NULL;
     FILE *lf = NULL;
     int32_t *prompt = NULL, *gen = NULL;

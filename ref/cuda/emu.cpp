@@ -613,14 +613,15 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 {
     STICKY();
     *p = NULL;
-    size_t n = (bytes + 255) & ~(size_t)255;
-    if (!bytes || n < bytes)
+    if (!bytes)
         return fail(cudaErrorInvalidValue, "cudaMalloc of %zu bytes", bytes);
-    void *m = aligned_alloc(256, n);
+    void *m = NULL; /* exactly `bytes`, so that AddressSanitizer sees a read past the end */
+    if (posix_memalign(&m, 256, bytes))
+        m = NULL;
     if (!m)
         return fail(cudaErrorMemoryAllocation, "cudaMalloc of %zu bytes: out of host memory",
                     bytes);
-    memset(m, 0xFF, n); /* device memory starts undefined: reads of it show up as NaN */
+    memset(m, 0xFF, bytes); /* device memory starts undefined: reads of it show up as NaN */
     std::lock_guard<std::mutex> lk(g_mu);
     g_dev[(uintptr_t)m] = bytes;
     *p = m;
