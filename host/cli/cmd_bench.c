@@ -504,6 +504,7 @@ int cmd_bench(int argc, char **argv)
         return rc < 0 ? 1 : 0;
     uint32_t ordinal = 0;
     int cuda = o.device ? fl_cuda_parse_uri(o.device, &ordinal) : 0;
+    char cuda_desc[256] = "";
     if (cuda < 0)
         return cli_fail("%s", flare_last_error());
     if (o.device && !cuda)
@@ -568,6 +569,7 @@ int cmd_bench(int argc, char **argv)
             }
             eo.n_threads = 1; /* one host thread drives the GPU */
             kernels = fl_cuda_engine_device(b.cu);
+            snprintf(cuda_desc, sizeof cuda_desc, "%s", kernels);
         } else {
             if (fl_engine_new(&b.e, &m->llama, &eo)) {
                 status = cli_fail("%s: %s", o.model, flare_last_error());
@@ -621,9 +623,9 @@ int cmd_bench(int argc, char **argv)
     if (!o.json && !status) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        char who[64];
-        if (cuda)
-            snprintf(who, sizeof who, "%s", o.device);
+        char who[320];
+        if (cuda) /* names the GPU, or says that it is the emulator and not a GPU */
+            snprintf(who, sizeof who, "%s", cuda_desc);
         else
             snprintf(who, sizeof who, "%u threads", max_t);
         printf("\nbytes per token %.2f MiB; measured %s bandwidth %.1f GB/s (%s); "

@@ -176,3 +176,42 @@ Test(run_device, check_against_cuda, .timeout = 240)
     }
     free(out);
 }
+
+/* The CUDA engine's code paths in the CLI, on any machine: this build's CUDA host emulator
+ * (the same engine source on the CPU, docs/cuda.md) behind FLARE_CUDA_LIB, on llama.cpp's
+ * stories15M-Q8_0. run --device cuda passes its check against the CPU engine, csim passes
+ * against it, and bench names it as the emulator (its speeds are not a GPU's). */
+Test(run_device, cuda_emulator_through_the_cli, .timeout = 240)
+{
+    char lib[4200], bin[4096];
+    snprintf(bin, sizeof bin, "%s", FLARE_BIN);
+    char *slash = strrchr(bin, '/');
+    cr_assert(slash);
+    *slash = 0;
+    snprintf(lib, sizeof lib, "%s/libflare_cuda_emu.so", bin);
+    if (access(lib, R_OK) != 0)
+        cr_skip_test("%s not built", lib);
+    setenv("FLARE_CUDA_LIB", lib, 1);
+    char *out;
+    int st = t_flare("run -m " PEER ".gguf -p 'Once upon a time' --device cuda --check cpu "
+                     "-n 8 --temp 0",
+                     &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_expect(strstr(out, "check: PASS (cuda vs cpu, logits of 8 forward passes)"), "%s", out);
+    cr_expect(strstr(out, "CUDA emulator on the CPU (not a GPU"), "%s", out);
+    free(out);
+    st = t_flare("run -m " PEER ".gguf -p 'Once upon a time' --device csim --check cuda -n 4 "
+                 "--temp 0",
+                 &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_expect(strstr(out, "against the cuda reference engine") && strstr(out, "check: PASS"),
+              "%s", out);
+    free(out);
+    st = t_flare("bench -m " PEER ".gguf --device cuda -p 16 -n 4 -r 1", &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_expect(strstr(out, " tg4 |") && strstr(out, " pp16 |"), "%s", out);
+    cr_expect(strstr(out, "device-to-device copy bandwidth") &&
+                  strstr(out, "CUDA emulator on the CPU (not a GPU"),
+              "%s", out);
+    free(out);
+}
