@@ -36,6 +36,7 @@ typedef struct {
     uint64_t (*weight_bytes)(void *);
     const char *(*device_info)(void *);
     double (*d2d_gbps)(uint32_t, uint64_t, int);
+    double (*int8_peak)(uint32_t, char *, size_t);
     const char *(*last_error)(void);
 } cuda_lib;
 
@@ -96,6 +97,7 @@ static int load_locked(void)
     rc = rc ? rc : sym((void **)&g_lib.weight_bytes, "flcu_weight_bytes");
     rc = rc ? rc : sym((void **)&g_lib.device_info, "flcu_device_info");
     rc = rc ? rc : sym((void **)&g_lib.d2d_gbps, "flcu_d2d_gbps");
+    rc = rc ? rc : sym((void **)&g_lib.int8_peak, "flcu_int8_peak_tops");
     rc = rc ? rc : sym((void **)&g_lib.last_error, "flcu_last_error");
     if (!rc && g_lib.abi_version() != FLCU_ABI_VERSION)
         rc = flare_error(FLARE_EUNSUP, "%s: ABI version %d, this flare expects %d (rebuild with "
@@ -249,4 +251,13 @@ double fl_cuda_d2d_gbps(uint32_t device, uint64_t bytes, int reps)
         return rc;
     double g = g_lib.d2d_gbps(device, bytes, reps);
     return g < 0 ? lib_err((int)g) : g;
+}
+
+double fl_cuda_int8_peak_tops(uint32_t device, char *how, size_t how_len)
+{
+    int rc = load();
+    if (rc)
+        return rc;
+    double t = g_lib.int8_peak(device, how, how_len);
+    return t < 0 ? lib_err((int)t) : t;
 }

@@ -68,5 +68,8 @@ uint64_t fl_cuda_engine_weight_bytes(const fl_cuda_engine *e);
 /* Device-to-device copy bandwidth (GB/s, read + write) over `bytes`, best of `reps`; a negative
  * FLARE_E* code on error. */
 double fl_cuda_d2d_gbps(uint32_t device, uint64_t bytes, int reps);
+/* The dense int8 tensor-core peak in TOPS and how it was computed (flcu_int8_peak_tops); 0 when
+ * unknown for this GPU, a negative FLARE_E* code on error. */
+double fl_cuda_int8_peak_tops(uint32_t device, char *how, size_t how_len);
 
 #endif

@@ -304,7 +304,7 @@ typedef struct {
     fl_xcheck *x;       /* e and s compared */
     fl_cuda_engine *cu; /* --device cuda: the CUDA engine */
     fl_cuda_engine *cu_ref; /* --check cuda: the CUDA engine as the reference */
-    uint32_t n_vocab;
+    uint32_t n_vocab, n_layer;
     /* cuda checked against e: the logits of every forward pass (no per-layer table yet) */
     uint32_t cu_evals, cu_agree;
     double cu_worst;
@@ -360,12 +360,17 @@ static int runner_report(const runner *r, FILE *f)
     if (r->x)
         return fl_xcheck_report(r->x, f) != 0;
     if (r->cu && r->e) {
-        const double max_nmse = 5e-4; /* ggml test-backend-ops' bound for quantized matmul */
+        /* Two engines running free: the cross-check's free-running logits bound (host/
+         * crosscheck.c), ggml test-backend-ops' 5e-4 for a quantized matmul times the depth,
+         * since independent per-layer rounding differences add. Measured on the CUDA
+         * emulator, a 22-layer TinyLlama-shaped Q8_0 model: residual NMSE 4.6e-5 after layer
+         * 0 growing smoothly to 7.2e-4 after layer 21, logits 7.8e-4 (docs/cuda.md). */
+        const double max_nmse = 5e-4 * (r->n_layer + 1);
         int pass = r->cu_worst <= max_nmse && r->cu_agree == r->cu_evals;
         fprintf(f, "check: %s (cuda vs cpu, logits of %u forward passes): worst NMSE %.3g "
-                   "(threshold %.0e); top-1 agree %u/%u\n",
-                pass ? "PASS" : "FAIL", r->cu_evals, r->cu_worst, max_nmse, r->cu_agree,
-                r->cu_evals);
+                   "(threshold %.2g = 5e-4 x (%u layers + 1), free-running); top-1 agree %u/%u\n",
+                pass ? "PASS" : "FAIL", r->cu_evals, r->cu_worst, max_nmse, r->n_layer,
+                r->cu_agree, r->cu_evals);
         return !pass;
     }
     return 0;
@@ -389,6 +394,7 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
 {
     memset(r, 0, sizeof *r);
     r->n_vocab = m->hp.n_vocab;
+    r->n_layer = m->hp.n_layer;
     uint32_t ordinal;
     int cuda = o->device ? fl_cuda_parse_uri(o->device, &ordinal) : 0;
     if (cuda < 0)

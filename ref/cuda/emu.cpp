@@ -609,6 +609,21 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d)
     return cudaSuccess;
 }
 
+cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr attr, int d)
+{
+    if (d != 0)
+        return fail(cudaErrorInvalidDevice, "device %d: the emulator is 0", d);
+    switch (attr) {
+    case cudaDevAttrClockRate:
+        *v = 0; /* no clock: the emulator has no speed to report */
+        return cudaSuccess;
+    case cudaDevAttrMultiProcessorCount:
+        *v = 1;
+        return cudaSuccess;
+    }
+    return fail(cudaErrorInvalidValue, "cudaDeviceGetAttribute(%d): not modelled", (int)attr);
+}
+
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
     STICKY();

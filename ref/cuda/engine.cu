@@ -809,6 +809,29 @@ const char *flcu_device_info(void *e)
     return ((engine *)e)->info;
 }
 
+double flcu_int8_peak_tops(uint32_t device, char *how, size_t how_len)
+{
+    cudaDeviceProp prop;
+    int khz = 0;
+    if (cudaGetDeviceProperties(&prop, (int)device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, (int)device) != cudaSuccess)
+        return set_err(FLARE_EDEVICE, "CUDA: cuda:%u: %s", device,
+                       cudaGetErrorName(cudaGetLastError()));
+    /* dense int8 multiply-add rate of the tensor cores, ops per clock and SM (datasheets:
+     * A100 624 TOPS = 108 SMs x 1.41 GHz x 4096; H100 SXM 1979 TOPS = 132 x 1.83 GHz x 8192) */
+    int per_clk = prop.major == 8 && prop.minor == 0 ? 4096 : prop.major == 9 ? 8192 : 0;
+    double tops = (double)prop.multiProcessorCount * khz * 1e3 * per_clk / 1e12;
+    if (how && how_len) {
+        if (tops > 0)
+            snprintf(how, how_len, "%d SMs x %.0f MHz x %d int8 ops/clock",
+                     prop.multiProcessorCount, khz / 1e3, per_clk);
+        else
+            snprintf(how, how_len, "unknown for %s (sm_%d%d, %d SMs, clock %d kHz)", prop.name,
+                     prop.major, prop.minor, prop.multiProcessorCount, khz);
+    }
+    return tops > 0 ? tops : 0;
+}
+
 double flcu_d2d_gbps(uint32_t device, uint64_t bytes, int reps)
 {
     void *a = NULL, *b = NULL;

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define FLCU_ABI_VERSION 2
+#define FLCU_ABI_VERSION 3
 
 typedef struct {
     uint32_t n_ctx;   /* KV cache positions (0: the model's context length) */
@@ -57,6 +57,11 @@ const char *flcu_device_info(void *e);
 /* Device-to-device copy bandwidth in GB/s (1e9 bytes/s) over `bytes`, best of `reps` (for the
  * bandwidth floor in tools/bench_cuda.c); negative FLARE_E* on error. */
 double flcu_d2d_gbps(uint32_t device, uint64_t bytes, int reps);
+/* The dense int8 tensor-core peak of `device` in TOPS (1e12 ops/s, a multiply-add is 2 ops):
+ * SMs x the SM clock (cudaDevAttrClockRate) x the int8 ops per clock and SM of its compute
+ * capability (4096 on sm_80, 8192 on sm_90); `how` says which numbers. 0 when the capability's
+ * rate is not known here (and on the emulator); negative FLARE_E* on error. */
+double flcu_int8_peak_tops(uint32_t device, char *how, size_t how_len);
 /* Host-only check of the block decoding the kernels use (repacked layout, nibble and fifth-bit
  * unpacking, the dp4a sums) against flare/ggml.h's definition on random blocks: 0 or
  * FLARE_EINVAL with the first mismatch in flcu_last_error(). Needs no GPU. */

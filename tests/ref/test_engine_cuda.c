@@ -274,6 +274,9 @@ Test(cuda, emulator_names_itself)
     cr_expect(strstr(msg, "compute capability 9.0"), "%s", msg);
     cr_expect_eq(fl_cuda_probe(1, msg, sizeof msg), FLARE_EINVAL);
     cr_expect(strstr(msg, "only 1 CUDA device"), "%s", msg);
+    /* it has no clock, so no tensor peak to divide a prefill rate by */
+    cr_expect_eq(fl_cuda_int8_peak_tops(0, msg, sizeof msg), 0.0);
+    cr_expect(strstr(msg, "unknown for CUDA emulator") && strstr(msg, "clock 0 kHz"), "%s", msg);
 }
 
 Test(cuda, parse_device_uri)

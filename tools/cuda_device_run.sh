@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tools/cuda_device_run.sh: what issue 6 needs a GPU for, in one command on the lent GPU machine
+# (docs/cuda.md, "On the H200"). Built here first, carried there:
+#
+#   make BUILD=build/gpu -j2 all
+#   mkdir -p build/gpu/peer && cp ../shared/testdata/llamacpp/stories15M-Q8_0.{gguf,logits.f32} \
+#       build/gpu/peer/
+#   device run, carry ["build/gpu/bench_cuda", "build/gpu/libflare_cuda.so", "build/gpu/peer"]:
+#       tools/cuda_device_run.sh check      # correctness: tiny, stories15M, tinyllama x 5 types
+#       tools/cuda_device_run.sh bench      # speed: tinyllama, llama2-7b x Q4_0, Q8_0
+#
+# Each step's output goes to $OUT/<step>.txt (the device tool brings $OUT back) and to stdout.
+# Exit status: that of the last failing step.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+B=${BUILD:-build/gpu}
+O=${OUT:-$B/out}
+mkdir -p "$O"
+rc=0
+
+step() { # name command...
+    local name=$1
+    shift
+    echo "== $name: $*" | tee "$O/$name.txt"
+    "$@" 2>&1 | tee -a "$O/$name.txt"
+    local st=${PIPESTATUS[0]}
+    echo "== $name: exit $st" | tee -a "$O/$name.txt"
+    [ "$st" -eq 0 ] || rc=$st
+}
+
+{ nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total \
+    --format=csv; date -u; } >"$O/machine.txt" 2>&1
+cat "$O/machine.txt"
+case "${1:-all}" in
+check | all)
+    step check "$B/bench_cuda" --check --peer "$B/peer/stories15M-Q8_0"
+    step check_no_mma "$B/bench_cuda" --check --no-mma --presets tiny,stories15M
+    ;;&
+bench | all)
+    step bench_tinyllama "$B/bench_cuda" --model tinyllama
+    step bench_llama2 "$B/bench_cuda" --model llama2-7b --decode 64
+    step bench_tinyllama_no_mma "$B/bench_cuda" --model tinyllama --no-mma --decode 16
+    ;;
+check) ;;
+*)
+    echo "usage: $0 [check|bench|all]" >&2
+    exit 2
+    ;;
+esac
+exit $rc
