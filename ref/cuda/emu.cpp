@@ -431,9 +431,51 @@ static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
     }
 }
 
+/* FLCU_EMU_PROFILE=1: per kernel, the launches, blocks and threads, printed to stderr at exit
+ * (the launch structure of a forward pass: how many kernels a token costs, how full a grid is;
+ * the emulator has no time to report). */
+struct launch_count {
+    unsigned long long launches, blocks, threads;
+};
+static std::map<const void *, launch_count> g_profile;
+static bool g_profiling;
+
+static void print_profile()
+{
+    unsigned long long launches = 0;
+    fprintf(stderr, "flcu_emu profile: %10s %12s %14s  kernel\n", "launches", "blocks",
+            "threads");
+    for (auto &k : g_profile) {
+        launches += k.second.launches;
+        fprintf(stderr, "flcu_emu profile: %10llu %12llu %14llu  %s\n", k.second.launches,
+                k.second.blocks, k.second.threads, kernel_name(k.first).c_str());
+    }
+    fprintf(stderr, "flcu_emu profile: %10llu launches in all\n", launches);
+}
+
+static void count_launch(const void *fn, dim3 grid, dim3 block)
+{
+    static bool checked;
+    if (!checked) {
+        checked = true;
+        const char *p = getenv("FLCU_EMU_PROFILE");
+        g_profiling = p && *p && strcmp(p, "0");
+        if (g_profiling)
+            atexit(print_profile);
+    }
+    if (!g_profiling)
+        return;
+    launch_count &c = g_profile[fn];
+    unsigned long long blocks = (unsigned long long)grid.x * grid.y * grid.z;
+    c.launches++;
+    c.blocks += blocks;
+    c.threads += blocks * block.x * block.y * block.z;
+}
+
 static void execute(const void *fn, dim3 grid, dim3 block, size_t smem, launch_body *body)
 {
     std::lock_guard<std::mutex> lk(g_exec);
+    count_launch(fn, grid, block);
     machine *m = get_machine();
     m->body = body;
     m->fn = fn;
