@@ -421,6 +421,44 @@ Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
     unlink(path);
 }
 
+/* A prompt longer than the batch: chunks of 20 (int8 tensor cores: a warp's 32-token tile
+ * holds two full 8-token tiles, a partial one and one past the end) and a last chunk of 5 (the
+ * dp4a NT path), with the positions and the KV cache carried across chunks,
+ * against one token at a time and against the CPU engine, on a GQA model (tiny: 4 heads, 2 KV). */
+Test(cuda, prompt_in_chunks)
+{
+    setenv("FLCU_EMU_ORDER", "reverse", 1);
+    need_engine();
+    char path[512];
+    fl_model *m = make_model("tiny", FL_TYPE_Q4_0, path, sizeof path);
+    uint32_t V = m->llama.hp.n_vocab;
+    enum { N = 45 };
+    int32_t prompt[N];
+    for (int i = 0; i < N; i++)
+        prompt[i] = (int32_t)((1 + 37 * i) % V);
+    fl_cuda_opts o;
+    fl_cuda_default_opts(&o);
+    o.n_ctx = 64;
+    o.n_batch = 20;
+    fl_cuda_engine *g = NULL, *one = make_cuda(m, 64, 1, 1);
+    cr_assert_eq(fl_cuda_engine_new(&g, &m->llama, &o), 0, "%s", flare_last_error());
+    fl_engine *c = make_cpu(m, 64);
+    cr_assert_eq(fl_cuda_engine_eval(g, prompt, N), 0, "%s", flare_last_error());
+    cr_assert_eq(fl_engine_eval(c, prompt, N), 0, "%s", flare_last_error());
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(fl_cuda_engine_eval(one, prompt + i, 1), 0, "%s", flare_last_error());
+    cr_expect_eq(fl_cuda_engine_n_past(g), N);
+    double e_one = t_nmse(fl_cuda_engine_logits(g), fl_cuda_engine_logits(one), V);
+    double e_cpu = t_nmse(fl_cuda_engine_logits(g), fl_engine_logits(c), V);
+    cr_expect_lt(e_one, 1e-3, "chunks of 20 vs one token at a time: NMSE %.3g", e_one);
+    cr_expect_lt(e_cpu, TOL_QUANT, "chunks of 20 vs the CPU engine: NMSE %.3g", e_cpu);
+    fl_engine_free(c);
+    fl_cuda_engine_free(one);
+    fl_cuda_engine_free(g);
+    fl_model_free(m);
+    unlink(path);
+}
+
 typedef struct {
     uint32_t calls, n_embd;
     float *rows; /* (n_layer, n_embd): the last token's residual stream per layer */
