@@ -42,7 +42,8 @@ typedef struct {
 struct fl_xcheck {
     const fl_llama *m;
     fl_xref ref;
-    fl_sched *dev;
+    fl_sched *dev;    /* the device: a scheduler, or (dev == NULL) the engine deng */
+    fl_xref deng;
     fl_xcheck_opts o;
     uint32_t C, d, L; /* chunk (tokens), n_embd, n_layer */
     float *ref_h;     /* (L, C, d) reference residual stream after each layer */
@@ -74,6 +75,13 @@ static void ref_hook(void *user, uint32_t layer, const float *x, uint32_t T)
 {
     fl_xcheck *c = user;
     put_rows(c->ref_h, c->ref_fill, c->C, c->d, layer, x, T);
+}
+
+/* An engine device's layer hook: the residual stream after each layer. */
+static void deng_hook(void *user, uint32_t layer, const float *x, uint32_t T)
+{
+    fl_xcheck *c = user;
+    put_rows(c->dev_h, c->dev_fill, c->C, c->d, layer, x, T);
 }
 
 static void dev_hook(void *user, uint32_t layer, uint32_t op, const float *x, uint32_t T)
@@ -171,8 +179,9 @@ int fl_xcheck_new(fl_xcheck **out, const fl_llama *m, fl_engine *ref, fl_sched *
     return fl_xcheck_new_ref(out, m, &r, dev, o);
 }
 
-int fl_xcheck_new_ref(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, fl_sched *dev,
-                      const fl_xcheck_opts *o)
+/* The part of both constructors that does not depend on the kind of device. */
+static int xcheck_alloc(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, uint32_t C,
+                        const fl_xcheck_opts *o)
 {
     *out = NULL;
     fl_xcheck *c = calloc(1, sizeof *c);
@@ -180,12 +189,11 @@ int fl_xcheck_new_ref(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, fl
         return flare_error(FLARE_ENOMEM, "cross-check: out of memory");
     c->m = m;
     c->ref = *ref;
-    c->dev = dev;
     if (o)
         c->o = *o;
     else
         fl_xcheck_default_opts(&c->o);
-    c->C = fl_sched_n_batch(dev);
+    c->C = C;
     c->d = m->hp.n_embd;
     c->L = m->hp.n_layer;
     size_t hs = (size_t)c->L * c->C * c->d;
@@ -204,11 +212,52 @@ int fl_xcheck_new_ref(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, fl
         return flare_error(FLARE_ENOMEM, "cross-check: out of memory for %zu hidden-state floats",
                            3 * hs);
     }
+    *out = c;
+    return 0;
+}
+
+int fl_xcheck_new_ref(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, fl_sched *dev,
+                      const fl_xcheck_opts *o)
+{
+    int rc = xcheck_alloc(out, m, ref, fl_sched_n_batch(dev), o);
+    if (rc)
+        return rc;
+    fl_xcheck *c = *out;
+    c->dev = dev;
     c->ref.set_hook(c->ref.engine, ref_hook, c);
     fl_sched_set_op_hook(dev, dev_hook, c);
     fl_sched_set_input_hook(dev, in_hook, c);
-    *out = c;
     return 0;
+}
+
+int fl_xcheck_new_engine(fl_xcheck **out, const fl_llama *m, const fl_xref *ref,
+                         const fl_xref *dev, uint32_t n_batch, const fl_xcheck_opts *o)
+{
+    if (!n_batch)
+        return flare_error(FLARE_EINVAL, "cross-check: a batch of 0 tokens");
+    int rc = xcheck_alloc(out, m, ref, n_batch, o);
+    if (rc)
+        return rc;
+    fl_xcheck *c = *out;
+    c->deng = *dev;
+    c->o.forced = 0; /* no input hook on an engine: it runs free */
+    c->ref.set_hook(c->ref.engine, ref_hook, c);
+    c->deng.set_hook(c->deng.engine, deng_hook, c);
+    return 0;
+}
+
+/* The device side, whichever kind it is. */
+static int dev_eval(fl_xcheck *c, const int32_t *t, uint32_t n)
+{
+    return c->dev ? fl_sched_eval(c->dev, t, n) : c->deng.eval(c->deng.engine, t, n);
+}
+static const float *dev_logits(const fl_xcheck *c)
+{
+    return c->dev ? fl_sched_logits(c->dev) : c->deng.logits(c->deng.engine);
+}
+static const char *dev_name(const fl_xcheck *c)
+{
+    return c->dev ? fl_sched_device(c->dev)->uri : c->deng.name;
 }
 
 void fl_xcheck_free(fl_xcheck *c)
@@ -217,8 +266,12 @@ void fl_xcheck_free(fl_xcheck *c)
         return;
     if (c->ref_h) {
         c->ref.set_hook(c->ref.engine, NULL, NULL);
-        fl_sched_set_op_hook(c->dev, NULL, NULL);
-        fl_sched_set_input_hook(c->dev, NULL, NULL);
+        if (c->dev) {
+            fl_sched_set_op_hook(c->dev, NULL, NULL);
+            fl_sched_set_input_hook(c->dev, NULL, NULL);
+        } else if (c->deng.set_hook) {
+            c->deng.set_hook(c->deng.engine, NULL, NULL);
+        }
     }
     free(c->ref_h);
     free(c->dev_h);
@@ -235,7 +288,10 @@ void fl_xcheck_free(fl_xcheck *c)
 void fl_xcheck_reset(fl_xcheck *c)
 {
     c->ref.reset(c->ref.engine);
-    fl_sched_reset(c->dev);
+    if (c->dev)
+        fl_sched_reset(c->dev);
+    else
+        c->deng.reset(c->deng.engine);
     if (c->pos)
         c->seq++;
     c->pos = 0;
@@ -269,7 +325,9 @@ static void fail(fl_xcheck *c, int layer, const char *op, const char *fmt, doubl
     c->fail_layer = layer;
     c->fail_op = op;
     char what[96];
-    if (layer < (int)c->L)
+    if (layer < (int)c->L && !op)
+        snprintf(what, sizeof what, "layer %d output", layer);
+    else if (layer < (int)c->L)
         snprintf(what, sizeof what, "layer %d, %s block output", layer, op);
     else
         snprintf(what, sizeof what, "output (final norm + output projection)");
@@ -343,12 +401,17 @@ static void compare_hidden(fl_xcheck *c, uint32_t T)
             if (mx > c->layer_abs[l])
                 c->layer_abs[l] = mx;
             if (!(e <= thr_hidden(c, l)) && !c->failed) {
-                /* which block: recompute the FFN from the device's own attention output */
-                double fe = ffn_recompute_nmse(c, l, c->dev_a + off, c->dev_h + off);
+                /* which block: recompute the FFN from the device's own attention output (a
+                 * scheduler reports it; an engine device does not) */
+                const char *op = NULL;
+                if (c->dev)
+                    op = ffn_recompute_nmse(c, l, c->dev_a + off, c->dev_h + off) <=
+                                 FFN_RECOMPUTE_NMSE
+                             ? "attention"
+                             : "ffn";
                 uint32_t pos = c->pos;
                 c->pos += i;
-                fail(c, (int)l, fe <= FFN_RECOMPUTE_NMSE ? "attention" : "ffn",
-                     "hidden-state NMSE", e, thr_hidden(c, l));
+                fail(c, (int)l, op, "hidden-state NMSE", e, thr_hidden(c, l));
                 c->pos = pos;
             }
         }
@@ -358,7 +421,7 @@ static void compare_hidden(fl_xcheck *c, uint32_t T)
 static void compare_logits(fl_xcheck *c, uint32_t pos)
 {
     uint32_t nv = c->m->hp.n_vocab;
-    const float *r = c->ref.logits(c->ref.engine), *g = fl_sched_logits(c->dev);
+    const float *r = c->ref.logits(c->ref.engine), *g = dev_logits(c);
     double e = nmse(g, r, nv, NULL);
     uint32_t tr = 0, tg = 0;
     double e2 = 0;
@@ -399,7 +462,7 @@ int fl_xcheck_eval(fl_xcheck *c, const int32_t *tokens, uint32_t n)
         int rc = c->ref.eval(c->ref.engine, tokens + i, T);
         if (rc)
             return flare_error_prefix(rc, "reference engine (%s)", c->ref.name);
-        if ((rc = fl_sched_eval(c->dev, tokens + i, T)))
+        if ((rc = dev_eval(c, tokens + i, T)))
             return flare_error_prefix(rc, "device");
         compare_hidden(c, T);
         compare_logits(c, c->pos + T - 1);
@@ -429,8 +492,8 @@ int fl_xcheck_report(const fl_xcheck *c, FILE *f)
 {
     double worst_h = 0, worst_l = 0;
     uint32_t worst_layer = 0, n_agree = 0, n_tie = 0;
-    fprintf(f, "cross-check: device %s against the %s reference engine\n",
-            fl_sched_device(c->dev)->uri, c->ref.name);
+    fprintf(f, "cross-check: device %s against the %s reference engine\n", dev_name(c),
+            c->ref.name);
     fprintf(f, "per layer (residual stream after the layer, worst token row; %s):\n",
             c->o.forced ? "teacher-forced: each layer from the reference's input"
                         : "free-running device");
@@ -476,7 +539,7 @@ int fl_crosscheck_run(fl_xcheck *c, const int32_t *prompt, uint32_t n_prompt, ui
     int rc = fl_xcheck_eval(c, prompt, n_prompt);
     uint32_t nv = c->m->hp.n_vocab;
     for (uint32_t s = 0; rc == 0 && s < n_decode; s++) {
-        const float *g = fl_sched_logits(c->dev);
+        const float *g = dev_logits(c);
         int32_t best = 0;
         for (uint32_t i = 1; i < nv; i++)
             if (g[i] > g[best])

@@ -1,4 +1,5 @@
-/* host/crosscheck.h: run the CPU reference engine and a device (the scheduler) on the same
+/* host/crosscheck.h: run the CPU reference engine and a device (the scheduler, or an engine:
+ * fl_xcheck_new_engine) on the same
  * tokens and compare them: the residual stream after every layer (through both engines' layer
  * hooks) and the logits after every forward pass: NMSE, max abs error, top-1 agreement.
  *
@@ -66,6 +67,12 @@ int fl_xcheck_new(fl_xcheck **out, const fl_llama *m, fl_engine *ref, fl_sched *
 /* The same against any reference (*ref is copied; its engine stays the caller's). */
 int fl_xcheck_new_ref(fl_xcheck **out, const fl_llama *m, const fl_xref *ref, fl_sched *dev,
                       const fl_xcheck_opts *o);
+/* The device side an engine too (the CUDA engine under `flare run --device cuda --check cpu`),
+ * fed in chunks of n_batch tokens: it has a layer hook but no input hook and no hook after the
+ * attention block, so the check is free-running (o->forced is taken as 0) and a divergence is
+ * named by layer only. The report names the device by dev->name. */
+int fl_xcheck_new_engine(fl_xcheck **out, const fl_llama *m, const fl_xref *ref,
+                         const fl_xref *dev, uint32_t n_batch, const fl_xcheck_opts *o);
 void fl_xcheck_free(fl_xcheck *x);
 
 /* Reset both engines; the following tokens count as a new sequence (a new prompt). */
@@ -78,7 +85,7 @@ int fl_xcheck_eval(fl_xcheck *x, const int32_t *tokens, uint32_t n);
 /* 1 once any comparison failed; *why (may be NULL) gets the first failure's description. */
 int fl_xcheck_failed(const fl_xcheck *x, const char **why);
 /* Layer (0-based; n_layer = the output projection, -1 none) of the first failure, and its op
- * ("attention", "ffn", "output"; NULL none). */
+ * ("attention", "ffn", "output"; NULL none or not known: an engine device). */
 int fl_xcheck_fail_layer(const fl_xcheck *x, const char **op);
 
 /* Print the summary table and a one-line verdict; returns 0 on pass, 1 on failure. */

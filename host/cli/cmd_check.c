@@ -45,7 +45,8 @@ static void check_usage(FILE *out)
             "(logits NMSE <= 5e-4, hidden NMSE <= 1e-3, top-1). Exit 0 pass, 2 fail, 1 error.\n"
             "\n"
             "  -m, --model FILE     llama GGUF (q8_0, q5_0, q4_0; f32/f16 matrices go up as q8_0)\n"
-            "  --device URI         device to check (default csim)\n"
+            "  --device URI         device to check (default csim), or cuda[:N]: the CUDA engine,\n"
+            "                       checked free-running (it has no input hook)\n"
             "  --ref cpu|cuda[:N]   reference engine: the CPU one (default) or the CUDA one on GPU N\n"
             "  -t, --threads N      reference engine threads (default: online CPUs, at most 16)\n"
             "  -n, --n-decode N     greedy decode steps per prompt (default 16)\n"
@@ -116,6 +117,13 @@ int cmd_check(int argc, char **argv)
         return cli_fail("%s", flare_last_error());
     if (strcmp(refname, "cpu") != 0 && cuda_ref != 1)
         return cli_fail("--ref: expected cpu or cuda[:N], got '%s'", refname);
+    uint32_t dev_ordinal = 0;
+    int cuda_dev = fl_cuda_parse_uri(uri, &dev_ordinal);
+    if (cuda_dev < 0)
+        return cli_fail("%s", flare_last_error());
+    if (cuda_dev == 1 && cuda_ref == 1)
+        return cli_fail("--ref %s: the device is the CUDA engine already (check it with --ref "
+                        "cpu)", refname);
 
     int status = 1;
     fl_model *m = NULL;
@@ -123,8 +131,9 @@ int cmd_check(int argc, char **argv)
     fl_dev *dev = NULL;
     fl_sched *s = NULL;
     fl_engine *e = NULL;
-    fl_cuda_engine *cu = NULL;
+    fl_cuda_engine *cu = NULL, *cu_dev = NULL;
     fl_xcheck *x = NULL;
+    uint32_t batch = 0;
     int32_t *ids = NULL, *out = NULL;
     if (fl_model_open(&m, model)) {
         cli_fail("%s", flare_last_error());
@@ -134,25 +143,43 @@ int cmd_check(int argc, char **argv)
         cli_fail("%s: tokenizer: %s", model, flare_last_error());
         goto done;
     }
-    if (fl_dev_open(uri, &dev)) {
-        cli_fail("--device: %s", flare_last_error());
-        goto done;
-    }
-    fl_sched_opts so;
-    fl_sched_default_opts(&so);
-    so.n_ctx = (uint32_t)n_ctx;
-    so.n_batch = (uint32_t)n_batch;
-    if (fl_sched_new(&s, &m->llama, dev, &so)) {
-        cli_fail("%s: %s", model, flare_last_error());
-        goto done;
+    uint32_t ctx;
+    if (cuda_dev == 1) { /* the CUDA engine as the device: an engine, checked free-running */
+        fl_cuda_opts co;
+        fl_cuda_default_opts(&co);
+        co.device = dev_ordinal;
+        co.n_ctx = (uint32_t)n_ctx;
+        co.n_batch = (uint32_t)n_batch;
+        if (fl_cuda_engine_new(&cu_dev, &m->llama, &co)) {
+            cli_fail("--device %s: %s", uri, flare_last_error());
+            goto done;
+        }
+        ctx = fl_cuda_engine_n_ctx(cu_dev);
+        batch = n_batch ? (uint32_t)n_batch : 512; /* the engine's own default */
+        batch = batch < ctx ? batch : ctx;
+    } else {
+        if (fl_dev_open(uri, &dev)) {
+            cli_fail("--device: %s", flare_last_error());
+            goto done;
+        }
+        fl_sched_opts so;
+        fl_sched_default_opts(&so);
+        so.n_ctx = (uint32_t)n_ctx;
+        so.n_batch = (uint32_t)n_batch;
+        if (fl_sched_new(&s, &m->llama, dev, &so)) {
+            cli_fail("%s: %s", model, flare_last_error());
+            goto done;
+        }
+        ctx = fl_sched_n_ctx(s);
+        batch = fl_sched_n_batch(s);
     }
     fl_xref ref;
     if (cuda_ref == 1) {
         fl_cuda_opts co;
         fl_cuda_default_opts(&co);
         co.device = ref_ordinal;
-        co.n_ctx = fl_sched_n_ctx(s);
-        co.n_batch = fl_sched_n_batch(s);
+        co.n_ctx = ctx;
+        co.n_batch = batch;
         if (fl_cuda_engine_new(&cu, &m->llama, &co)) {
             cli_fail("--ref %s: %s", refname, flare_last_error());
             goto done;
@@ -161,7 +188,7 @@ int cmd_check(int argc, char **argv)
     } else {
         fl_engine_opts eo;
         fl_engine_default_opts(&eo);
-        eo.n_ctx = fl_sched_n_ctx(s);
+        eo.n_ctx = ctx;
         eo.n_threads = (uint32_t)n_threads;
         if (fl_engine_new(&e, &m->llama, &eo)) {
             cli_fail("%s: reference engine: %s", model, flare_last_error());
@@ -172,7 +199,16 @@ int cmd_check(int argc, char **argv)
     fl_xcheck_opts xo;
     fl_xcheck_default_opts(&xo);
     xo.forced = !free_run;
-    if (fl_xcheck_new_ref(&x, &m->llama, &ref, s, &xo)) {
+    int xrc;
+    if (cu_dev) {
+        fl_xref d;
+        fl_xref_cuda(&d, cu_dev);
+        d.name = uri;
+        xrc = fl_xcheck_new_engine(&x, &m->llama, &ref, &d, batch, &xo);
+    } else {
+        xrc = fl_xcheck_new_ref(&x, &m->llama, &ref, s, &xo);
+    }
+    if (xrc) {
         cli_fail("%s", flare_last_error());
         goto done;
     }
@@ -181,9 +217,10 @@ int cmd_check(int argc, char **argv)
         cli_fail("out of memory");
         goto done;
     }
-    printf("flare check: %s on %s against the %s reference (%s), prefill batch %u\n", model,
-           uri, ref.name, e ? fl_engine_kernels(e) : fl_cuda_engine_device(cu),
-           fl_sched_n_batch(s));
+    printf("flare check: %s on %s%s%s%s against the %s reference (%s), prefill batch %u%s\n",
+           model, uri, cu_dev ? " (" : "", cu_dev ? fl_cuda_engine_device(cu_dev) : "",
+           cu_dev ? ")" : "", ref.name, e ? fl_engine_kernels(e) : fl_cuda_engine_device(cu),
+           batch, cu_dev && !free_run ? ", free-running (an engine has no input hook)" : "");
     for (uint64_t p = 0; p < n_prompts; p++) {
         size_t n = 0;
         free(ids);
@@ -205,7 +242,8 @@ int cmd_check(int argc, char **argv)
             break; /* the first divergence is what matters */
     }
     fflush(stdout);
-    fl_sched_print_stats(s, stderr);
+    if (s)
+        fl_sched_print_stats(s, stderr);
     status = fl_xcheck_report(x, stdout) ? 2 : 0;
 done:
     free(ids);
@@ -213,6 +251,7 @@ done:
     fl_xcheck_free(x);
     fl_engine_free(e);
     fl_cuda_engine_free(cu);
+    fl_cuda_engine_free(cu_dev);
     fl_sched_free(s);
     fl_dev_close(dev);
     fl_tokenizer_free(tok);

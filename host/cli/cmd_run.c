@@ -301,43 +301,15 @@ typedef struct {
     fl_engine *e;       /* the CPU reference (NULL when a device runs alone) */
     fl_dev *dev;
     fl_sched *s;        /* the layer scheduler on dev */
-    fl_xcheck *x;       /* e and s compared */
+    fl_xcheck *x;       /* e compared with s, or with cu */
     fl_cuda_engine *cu; /* --device cuda: the CUDA engine */
     fl_cuda_engine *cu_ref; /* --check cuda: the CUDA engine as the reference */
-    uint32_t n_vocab, n_layer;
-    /* cuda checked against e: the logits of every forward pass (no per-layer table yet) */
-    uint32_t cu_evals, cu_agree;
-    double cu_worst;
 } runner;
-
-/* The CUDA engine's logits against the CPU reference's after the same tokens. */
-static void runner_compare_cuda(runner *r)
-{
-    const float *a = fl_cuda_engine_logits(r->cu), *b = fl_engine_logits(r->e);
-    double num = 0, den = 0;
-    uint32_t ia = 0, ib = 0;
-    for (uint32_t i = 0; i < r->n_vocab; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += (double)b[i] * b[i];
-        ia = a[i] > a[ia] ? i : ia;
-        ib = b[i] > b[ib] ? i : ib;
-    }
-    double nmse = den > 0 ? num / den : num;
-    r->cu_worst = nmse > r->cu_worst ? nmse : r->cu_worst;
-    r->cu_evals++;
-    r->cu_agree += ia == ib;
-}
 
 static int runner_eval(runner *r, const int32_t *t, uint32_t n)
 {
-    if (r->cu) {
-        int rc = fl_cuda_engine_eval(r->cu, t, n);
-        if (!rc && r->e && !(rc = fl_engine_eval(r->e, t, n)))
-            runner_compare_cuda(r);
-        return rc;
-    }
-    return r->x ? fl_xcheck_eval(r->x, t, n) : r->s ? fl_sched_eval(r->s, t, n)
-                                                    : fl_engine_eval(r->e, t, n);
+    return r->x ? fl_xcheck_eval(r->x, t, n) : r->cu ? fl_cuda_engine_eval(r->cu, t, n)
+           : r->s ? fl_sched_eval(r->s, t, n) : fl_engine_eval(r->e, t, n);
 }
 
 static const float *runner_logits(const runner *r)
@@ -359,20 +331,6 @@ static int runner_report(const runner *r, FILE *f)
         fl_sched_print_stats(r->s, f);
     if (r->x)
         return fl_xcheck_report(r->x, f) != 0;
-    if (r->cu && r->e) {
-        /* Two engines running free: the cross-check's free-running logits bound (host/
-         * crosscheck.c), ggml test-backend-ops' 5e-4 for a quantized matmul times the depth,
-         * since independent per-layer rounding differences add. Measured on the CUDA
-         * emulator, a 22-layer TinyLlama-shaped Q8_0 model: residual NMSE 4.6e-5 after layer
-         * 0 growing smoothly to 7.2e-4 after layer 21, logits 7.8e-4 (docs/cuda.md). */
-        const double max_nmse = 5e-4 * (r->n_layer + 1);
-        int pass = r->cu_worst <= max_nmse && r->cu_agree == r->cu_evals;
-        fprintf(f, "check: %s (cuda vs cpu, logits of %u forward passes): worst NMSE %.3g "
-                   "(threshold %.2g = 5e-4 x (%u layers + 1), free-running); top-1 agree %u/%u\n",
-                pass ? "PASS" : "FAIL", r->cu_evals, r->cu_worst, max_nmse, r->n_layer,
-                r->cu_agree, r->cu_evals);
-        return !pass;
-    }
     return 0;
 }
 
@@ -393,8 +351,6 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
                        fl_engine_opts *eo)
 {
     memset(r, 0, sizeof *r);
-    r->n_vocab = m->hp.n_vocab;
-    r->n_layer = m->hp.n_layer;
     uint32_t ordinal;
     int cuda = o->device ? fl_cuda_parse_uri(o->device, &ordinal) : 0;
     if (cuda < 0)
@@ -413,8 +369,23 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
         if (fl_cuda_engine_new(&r->cu, m, &co))
             return cli_fail("--device %s: %s", o->device, flare_last_error());
         eo->n_ctx = fl_cuda_engine_n_ctx(r->cu);
-        if (o->check && fl_engine_new(&r->e, m, eo))
+        if (!o->check)
+            return 0;
+        if (fl_engine_new(&r->e, m, eo))
             return cli_fail("%s: %s", o->model, flare_last_error());
+        /* the cross-check's table, free-running (the engine has no input hook), in chunks of
+         * the engine's batch (flcu_create: -b, else 512, at most the context) */
+        fl_xcheck_opts xo;
+        fl_xcheck_default_opts(&xo);
+        fl_xref ref, dev;
+        fl_xref_cpu(&ref, r->e);
+        fl_xref_cuda(&dev, r->cu);
+        dev.name = o->device; /* "cuda" or "cuda:N", as asked */
+        uint32_t batch = o->n_batch ? (uint32_t)o->n_batch : 512;
+        if (batch > eo->n_ctx)
+            batch = eo->n_ctx;
+        if (fl_xcheck_new_engine(&r->x, m, &ref, &dev, batch, &xo))
+            return cli_fail("--check: %s", flare_last_error());
         return 0;
     }
     if (o->device) {

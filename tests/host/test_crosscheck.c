@@ -242,3 +242,92 @@ Test(crosscheck, flare_check_cli_bad_input)
     cr_assert_eq(sh(FLARE_BIN " check -m " STORIES " -b 0 2>&1", out, sizeof out), 1);
     cr_assert(strstr(out, "-b"), "%s", out);
 }
+
+/* ---- an engine as the device (flare run --device cuda --check cpu) ------------------------- */
+
+/* Two CPU engines on the same tokens through fl_xcheck_new_engine, the device one on `dev_m`
+ * (scalar kernels, so the two sum in different orders). */
+static fl_xcheck *engine_pair(const fl_model *m, const fl_llama *dev_m, fl_engine **ref,
+                              fl_engine **dev)
+{
+    fl_engine_opts eo;
+    fl_engine_default_opts(&eo);
+    eo.n_threads = 1;
+    eo.n_ctx = 64;
+    cr_assert_eq(fl_engine_new(ref, &m->llama, &eo), 0, "%s", flare_last_error());
+    eo.scalar = 1;
+    cr_assert_eq(fl_engine_new(dev, dev_m, &eo), 0, "%s", flare_last_error());
+    fl_xref r, d;
+    fl_xref_cpu(&r, *ref);
+    fl_xref_cpu(&d, *dev);
+    d.name = "cpu-scalar";
+    fl_xcheck_opts xo;
+    fl_xcheck_default_opts(&xo); /* forced asked for: an engine device runs free regardless */
+    fl_xcheck *x = NULL;
+    cr_assert_eq(fl_xcheck_new_engine(&x, &m->llama, &r, &d, 4, &xo), 0, "%s",
+                 flare_last_error());
+    return x;
+}
+
+Test(crosscheck, engine_device_passes_free_running)
+{
+    fl_model *m = NULL;
+    cr_assert_eq(fl_model_open(&m, STORIES), 0, "%s", flare_last_error());
+    fl_engine *ref, *dev;
+    fl_xcheck *x = engine_pair(m, &m->llama, &ref, &dev);
+    int rc = fl_crosscheck_run(x, PROMPT, 6, 4, NULL);
+    const char *why;
+    cr_assert_eq(rc, 0, "%s", fl_xcheck_failed(x, &why) ? why : flare_last_error());
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    cr_assert_eq(fl_xcheck_report(x, f), 0);
+    fclose(f);
+    cr_expect(strstr(buf, "cross-check: device cpu-scalar against the cpu reference engine"),
+              "%s", buf);
+    cr_expect(strstr(buf, "free-running device") && strstr(buf, "check: PASS (free)"), "%s",
+              buf);
+    /* 6 prompt tokens in chunks of 4 (4 + 2) then 4 steps: 6 logits rows */
+    cr_expect(strstr(buf, "top-1 agree 6/6"), "%s", buf);
+    free(buf);
+    fl_xcheck_free(x);
+    fl_engine_free(dev);
+    fl_engine_free(ref);
+    fl_model_free(m);
+}
+
+/* The device engine's blk.1.ffn_down has one block's scale 1000x too large: the check fails at
+ * layer 1, by layer only (an engine reports no attention-block output to tell the blocks). */
+Test(crosscheck, engine_device_fails_at_the_layer)
+{
+    fl_model *m = NULL;
+    cr_assert_eq(fl_model_open(&m, STORIES), 0, "%s", flare_last_error());
+    fl_llama bad = m->llama;
+    fl_llama_layer *layers = malloc(sizeof *layers * bad.hp.n_layer);
+    cr_assert(layers);
+    memcpy(layers, m->llama.layers, sizeof *layers * bad.hp.n_layer);
+    bad.layers = layers;
+    fl_weight *w = &layers[1].w_down;
+    cr_assert_eq(w->type, FL_TYPE_Q8_0);
+    size_t bytes = w->row_bytes * w->ne1;
+    uint8_t *copy = malloc(bytes);
+    cr_assert(copy);
+    memcpy(copy, w->data, bytes);
+    copy[3 * 34] = 0x00; /* block 3's fp16 scale := 1.0 */
+    copy[3 * 34 + 1] = 0x3C;
+    w->data = copy;
+    fl_engine *ref, *dev;
+    fl_xcheck *x = engine_pair(m, &bad, &ref, &dev);
+    cr_assert_eq(fl_crosscheck_run(x, PROMPT, 6, 2, NULL), 1);
+    const char *op = "unset", *why;
+    cr_assert(fl_xcheck_failed(x, &why));
+    cr_expect_eq(fl_xcheck_fail_layer(x, &op), 1, "%s", why);
+    cr_expect_null(op, "%s", why);
+    cr_expect(strstr(why, "first divergence at layer 1 output"), "%s", why);
+    fl_xcheck_free(x);
+    fl_engine_free(dev);
+    fl_engine_free(ref);
+    free(copy);
+    free(layers);
+    fl_model_free(m);
+}

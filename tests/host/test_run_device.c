@@ -126,13 +126,20 @@ Test(run_device, cuda_says_what_is_missing, .timeout = 240)
                      "-n 8 --temp 0",
                      &out);
     if (st == 0) {
-        cr_assert(strstr(out, "check: PASS (cuda vs cpu"), "%s", out);
+        cr_assert(strstr(out, "cross-check: device cuda against the cpu reference engine") &&
+                      strstr(out, "check: PASS (free)"),
+                  "%s", out);
     } else {
         cr_assert_eq(st, 1, "exit %d: %s", st, out);
         cr_assert(strstr(out, "no CUDA driver") || strstr(out, "no GPU") ||
                       strstr(out, "built without the CUDA engine"),
                   "%s", out);
         cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
+        free(out);
+        /* flare check --device cuda says the same */
+        cr_assert_eq(t_flare("check -m " PEER ".gguf --device cuda --prompts 1", &out), 1,
+                     "%s", out);
+        cr_assert(strstr(out, "--device cuda: ") && !strstr(out, "per layer"), "%s", out);
         free(out);
         /* flare bench says the same, before printing any table */
         cr_assert_eq(t_flare("bench -m " PEER ".gguf --device cuda -r 1", &out), 1, "%s", out);
@@ -197,7 +204,12 @@ Test(run_device, cuda_emulator_through_the_cli, .timeout = 240)
                      "-n 8 --temp 0",
                      &out);
     cr_assert_eq(st, 0, "exit %d: %s", st, out);
-    cr_expect(strstr(out, "check: PASS (cuda vs cpu, logits of 8 forward passes)"), "%s", out);
+    /* the cross-check's table: per layer, then per forward pass (the prompt, 7 steps) */
+    cr_expect(strstr(out, "cross-check: device cuda against the cpu reference engine") &&
+                  strstr(out, "per layer (residual stream after the layer, worst token row; "
+                              "free-running device)") &&
+                  strstr(out, "check: PASS (free)") && strstr(out, "top-1 agree 8/8"),
+              "%s", out);
     cr_expect(strstr(out, "CUDA emulator on the CPU (not a GPU"), "%s", out);
     free(out);
     st = t_flare("run -m " PEER ".gguf -p 'Once upon a time' --device csim --check cuda -n 4 "
@@ -206,6 +218,17 @@ Test(run_device, cuda_emulator_through_the_cli, .timeout = 240)
     cr_assert_eq(st, 0, "exit %d: %s", st, out);
     cr_expect(strstr(out, "against the cuda reference engine") && strstr(out, "check: PASS"),
               "%s", out);
+    free(out);
+    st = t_flare("check -m " PEER ".gguf --device cuda --prompts 1 -n 4", &out);
+    cr_assert_eq(st, 0, "exit %d: %s", st, out);
+    cr_expect(strstr(out, "free-running (an engine has no input hook)") &&
+                  strstr(out, "cross-check: device cuda against the cpu reference engine") &&
+                  strstr(out, "check: PASS (free)"),
+              "%s", out);
+    free(out);
+    st = t_flare("check -m " PEER ".gguf --device cuda --ref cuda", &out);
+    cr_expect_eq(st, 1, "exit %d: %s", st, out);
+    cr_expect(strstr(out, "the device is the CUDA engine already"), "%s", out);
     free(out);
     /* the emulator's launch profile: 63 kernels a forward pass on this 6-layer model (the
      * embedding, 10 a layer, the final norm and the output) for the prompt and one step, and
