@@ -1,7 +1,7 @@
 /* host/crosscheck.h: run the CPU reference engine and a device (the scheduler, or an engine:
- * fl_xcheck_new_engine) on the same
- * tokens and compare them: the residual stream after every layer (through both engines' layer
- * hooks) and the logits after every forward pass: NMSE, max abs error, top-1 agreement.
+ * fl_xcheck_new_engine) on the same tokens and compare them: the residual stream after every
+ * layer (through both engines' layer hooks) and the logits after every forward pass: NMSE, max
+ * abs error, top-1 agreement.
  *
  * Both are fed in chunks of the scheduler's prefill batch, so each chunk's hidden states are
  * compared row by row (one row per token) and its last token's logits. By default the device is
