@@ -501,6 +501,48 @@ Test(cuda, layer_hook_matches_cpu, .timeout = 120)
     unlink(path);
 }
 
+/* What the engine refuses at creation, each with a message naming it: a context whose attention
+ * scores do not fit in a block's shared memory (the GPU's limit: 227 KiB on sm_90), a weight
+ * type it does not run, a matrix of the wrong shape, hyperparameters that do not divide. */
+Test(cuda, refuses_what_it_cannot_run)
+{
+    need_engine();
+    char path[512];
+    fl_model *m = make_model("tiny", FL_TYPE_Q8_0, path, sizeof path);
+    fl_cuda_opts o;
+    fl_cuda_default_opts(&o);
+    fl_cuda_engine *g = NULL;
+    o.n_ctx = 100000;
+    cr_expect_eq(fl_cuda_engine_new(&g, &m->llama, &o), FLARE_EUNSUP);
+    cr_expect(strstr(flare_last_error(), "keeps a score per position in shared memory"), "%s",
+              flare_last_error());
+    cr_expect_null(g);
+    o.n_ctx = 64;
+    fl_llama bad = m->llama;
+    fl_llama_layer *layers = malloc(sizeof *layers * bad.hp.n_layer);
+    cr_assert(layers);
+    memcpy(layers, m->llama.layers, sizeof *layers * bad.hp.n_layer);
+    bad.layers = layers;
+    layers[1].wk.type = 3; /* Q4_1 */
+    cr_expect_eq(fl_cuda_engine_new(&g, &bad, &o), FLARE_EUNSUP);
+    cr_expect(strstr(flare_last_error(), "blk.1.attn_k.weight: type id 3"), "%s",
+              flare_last_error());
+    layers[1].wk = m->llama.layers[1].wk;
+    layers[1].wv.ne1 /= 2; /* half the rows: the bytes are there, the shape is wrong */
+    cr_expect_eq(fl_cuda_engine_new(&g, &bad, &o), FLARE_EINVAL);
+    cr_expect(strstr(flare_last_error(), "blk.1.attn_v.weight: shape"), "%s",
+              flare_last_error());
+    layers[1].wv = m->llama.layers[1].wv;
+    bad.hp.n_head_kv = 3; /* 4 heads over 3 KV heads */
+    cr_expect_eq(fl_cuda_engine_new(&g, &bad, &o), FLARE_EINVAL);
+    cr_expect(strstr(flare_last_error(), "n_head a multiple of n_head_kv"), "%s",
+              flare_last_error());
+    cr_expect_null(g);
+    free(layers);
+    fl_model_free(m);
+    unlink(path);
+}
+
 Test(cuda, context_full_and_bad_token)
 {
     need_engine();
