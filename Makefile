@@ -461,7 +461,8 @@ cuda-emu: $(CUDA_EMU_LIB)
 $(CUDA_EMU_LIB): $(wildcard ref/cuda/*) include/flare/llama.h include/flare/fp16.h
 	@mkdir -p $(dir $@)
 	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none ref/cuda/emu.cpp \
-	    ref/cuda/emu_runtime.cpp ref/cuda/emu_selftest.cpp -ldl -lboost_context
+	    ref/cuda/emu_runtime.cpp ref/cuda/emu_selftest.cpp -ldl -lboost_context -pthread \
+	    -Wl,-z,nodelete
 $(BUILD)/bench_cuda: tools/bench_cuda.c $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 bench-cuda: cuda

@@ -1,8 +1,11 @@
 /* ref/cuda/emu.cpp: the CUDA host emulator's execution model (see emu.h; the runtime API is in
  * emu_runtime.cpp).
  *
- * A launch runs its blocks one after the other on the calling thread. A block's threads are
- * fibers (Boost.Context, a few nanoseconds a switch) kept from block to block; the scheduler
+ * A launch shares its blocks among host threads (the caller and FLCU_EMU_THREADS - 1 workers;
+ * default: the online CPUs, at most 16), each taking the next block until none is left, so
+ * blocks run in no fixed order, as on a GPU. A block's threads are fibers (Boost.Context, a few
+ * nanoseconds a switch) of the host thread running it, kept from block to block; __shared__ is
+ * thread_local, so each host thread has its block's own copy. The scheduler
  * resumes every live thread in turn (lowest linear index first, or last first with
  * FLCU_EMU_ORDER=reverse), each runs until it waits at a barrier or finishes. A barrier is a
  * count of the live threads that reached it: the last one to arrive releases it and goes on,
@@ -14,13 +17,17 @@
  * the barriers are forced open so the launch ends. */
 #include "ref/cuda/emu_state.h"
 
+#include <atomic>
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
+#include <condition_variable>
 #include <cxxabi.h>
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <thread>
+#include <unistd.h>
 
 namespace ctx = boost::context;
 
@@ -32,7 +39,7 @@ const size_t STACK_BYTES = 64 * 1024;
 
 namespace flcu_emu {
 
-thread_ctx *cur;
+thread_local thread_ctx *cur;
 
 struct warp_state {
     unsigned width, live, arrived, gen;
@@ -49,8 +56,8 @@ struct block_state {
     std::vector<double> dyn; /* dynamic shared memory (8-byte aligned) */
 };
 
-/* The fibers that run the threads of a block, reused from block to block by every launch (one
- * at a time: g_exec). */
+/* The fibers of one host thread that run the threads of a block, reused from block to block
+ * and launch to launch (one launch at a time in the process: g_exec). */
 struct machine {
     std::vector<thread_ctx> th;
     std::vector<ctx::fiber> fib;
@@ -61,7 +68,7 @@ struct machine {
     const void *fn = nullptr;
     bool reverse = false;
 };
-machine *M;
+thread_local machine *M;
 std::mutex g_exec;
 
 static void yield()
@@ -265,8 +272,6 @@ static machine *get_machine()
 {
     if (!M)
         M = new machine; /* kept: its fibers wait for the next block */
-    const char *o = getenv("FLCU_EMU_ORDER");
-    M->reverse = o && !strcmp(o, "reverse");
     return M;
 }
 
@@ -370,18 +375,97 @@ static void count_launch(const void *fn, dim3 grid, dim3 block)
     c.threads += blocks * block.x * block.y * block.z;
 }
 
+/* The host threads that share a launch's blocks: the caller and n_workers workers. */
+struct pool {
+    std::mutex mu;
+    std::condition_variable work, done;
+    unsigned n_workers = 0, busy = 0;
+    unsigned long job = 0; /* one more for every launch the workers take part in */
+    /* the launch under way */
+    const void *fn = nullptr;
+    dim3 grid, block;
+    size_t smem = 0;
+    launch_body *body = nullptr;
+    bool reverse = false;
+    unsigned long long n_blocks = 0;
+    std::atomic<unsigned long long> next{0};
+};
+
+/* Take blocks of the launch in p until none is left. */
+static void run_blocks(pool *p)
+{
+    machine *m = get_machine();
+    m->body = p->body;
+    m->fn = p->fn;
+    m->reverse = p->reverse;
+    unsigned long long gx = p->grid.x, gxy = gx * p->grid.y;
+    for (;;) {
+        unsigned long long i = p->next.fetch_add(1);
+        if (i >= p->n_blocks)
+            break;
+        run_block(m, dim3((unsigned)(i % gx), (unsigned)(i / gx % p->grid.y),
+                          (unsigned)(i / gxy)),
+                  p->grid, p->block, p->smem);
+    }
+    m->body = nullptr;
+}
+
+static void worker_main(pool *p)
+{
+    unsigned long seen = 0;
+    for (;;) {
+        std::unique_lock<std::mutex> lk(p->mu);
+        p->work.wait(lk, [&] { return p->job != seen; });
+        seen = p->job;
+        lk.unlock();
+        run_blocks(p);
+        lk.lock();
+        if (--p->busy == 0)
+            p->done.notify_one();
+    }
+}
+
+static pool *get_pool()
+{
+    static pool *p;
+    if (!p) {
+        p = new pool; /* kept for the life of the process, as its workers are */
+        const char *env = getenv("FLCU_EMU_THREADS");
+        long n = env && *env ? strtol(env, NULL, 10) : (long)sysconf(_SC_NPROCESSORS_ONLN);
+        n = n < 1 ? 1 : n > 16 ? 16 : n;
+        for (long i = 1; i < n; i++)
+            std::thread(worker_main, p).detach();
+        p->n_workers = (unsigned)(n - 1);
+    }
+    return p;
+}
+
 static void execute(const void *fn, dim3 grid, dim3 block, size_t smem, launch_body *body)
 {
     std::lock_guard<std::mutex> lk(g_exec);
     count_launch(fn, grid, block);
-    machine *m = get_machine();
-    m->body = body;
-    m->fn = fn;
-    for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++)
-                run_block(m, dim3(x, y, z), grid, block, smem);
-    m->body = nullptr;
+    pool *p = get_pool();
+    const char *o = getenv("FLCU_EMU_ORDER");
+    p->fn = fn;
+    p->grid = grid;
+    p->block = block;
+    p->smem = smem;
+    p->body = body;
+    p->reverse = o && !strcmp(o, "reverse");
+    p->n_blocks = (unsigned long long)grid.x * grid.y * grid.z;
+    p->next = 0;
+    bool share = p->n_workers && p->n_blocks > 1;
+    if (share) {
+        std::lock_guard<std::mutex> w(p->mu);
+        p->busy = p->n_workers;
+        p->job++;
+        p->work.notify_all();
+    }
+    run_blocks(p);
+    if (share) {
+        std::unique_lock<std::mutex> w(p->mu);
+        p->done.wait(w, [&] { return p->busy == 0; });
+    }
 }
 
 static cudaError_t check_launch(const void *fn, dim3 grid, dim3 block, size_t smem)

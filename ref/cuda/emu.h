@@ -112,8 +112,10 @@ struct thread_ctx {
     block_state *blk;
 };
 
-/* The running thread (null outside a kernel). One launch runs at a time in the process. */
-extern thread_ctx *cur;
+/* The CUDA thread this host thread is running (null outside a kernel). (Initial-exec TLS would
+ * save the __tls_get_addr call of every threadIdx, but would put the library's whole TLS, the
+ * __shared__ arrays included, into the static TLS that glibc keeps for dlopen: too little.) */
+extern thread_local thread_ctx *cur;
 
 void syncthreads(int line);
 void shfl_xor(unsigned mask, void *v, size_t size, int lane_mask, int width, int line);
