@@ -7,7 +7,8 @@
  * nanoseconds a switch) of the host thread running it, kept from block to block; __shared__ is
  * thread_local, so each host thread has its block's own copy. The scheduler
  * resumes every live thread in turn (lowest linear index first, or last first with
- * FLCU_EMU_ORDER=reverse), each runs until it waits at a barrier or finishes. A barrier is a
+ * FLCU_EMU_ORDER=reverse, or a new pseudo-random order every round with
+ * FLCU_EMU_ORDER=random[:SEED]), each runs until it waits at a barrier or finishes. A barrier is a
  * count of the live threads that reached it: the last one to arrive releases it and goes on,
  * the others see its generation change when they are next resumed. __syncthreads counts the
  * block, a shuffle or an mma the warp; their exchange slots are double-buffered by the
@@ -66,7 +67,9 @@ struct machine {
     block_state blk;
     launch_body *body = nullptr;
     const void *fn = nullptr;
-    bool reverse = false;
+    int order = 0; /* 0 first-to-last, 1 last-to-first, 2 random */
+    uint64_t seed = 1;
+    std::vector<unsigned> perm;
 };
 thread_local machine *M;
 std::mutex g_exec;
@@ -311,10 +314,23 @@ static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
         t.blk = &b;
         m->done[i] = 0;
     }
+    uint64_t rng = m->seed * 0x9E3779B97F4A7C15ull ^
+                   (1 + bid.x + 65536ull * (bid.y + 65536ull * bid.z)); /* never 0 */
     while (b.live) {
         unsigned long before = b.progress;
+        if (m->order == 2) { /* a Fisher-Yates shuffle every round (xorshift64) */
+            m->perm.resize(n);
+            for (unsigned j = 0; j < n; j++)
+                m->perm[j] = j;
+            for (unsigned j = n - 1; j > 0; j--) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                std::swap(m->perm[j], m->perm[rng % (j + 1)]);
+            }
+        }
         for (unsigned j = 0; j < n; j++) {
-            unsigned i = m->reverse ? n - 1 - j : j;
+            unsigned i = m->order == 0 ? j : m->order == 1 ? n - 1 - j : m->perm[j];
             if (m->done[i])
                 continue;
             cur = &m->th[i];
@@ -386,7 +402,8 @@ struct pool {
     dim3 grid, block;
     size_t smem = 0;
     launch_body *body = nullptr;
-    bool reverse = false;
+    int order = 0;
+    uint64_t seed = 1;
     unsigned long long n_blocks = 0;
     std::atomic<unsigned long long> next{0};
 };
@@ -397,7 +414,8 @@ static void run_blocks(pool *p)
     machine *m = get_machine();
     m->body = p->body;
     m->fn = p->fn;
-    m->reverse = p->reverse;
+    m->order = p->order;
+    m->seed = p->seed;
     unsigned long long gx = p->grid.x, gxy = gx * p->grid.y;
     for (;;) {
         unsigned long long i = p->next.fetch_add(1);
@@ -451,7 +469,8 @@ static void execute(const void *fn, dim3 grid, dim3 block, size_t smem, launch_b
     p->block = block;
     p->smem = smem;
     p->body = body;
-    p->reverse = o && !strcmp(o, "reverse");
+    p->order = !o ? 0 : !strcmp(o, "reverse") ? 1 : !strncmp(o, "random", 6) ? 2 : 0;
+    p->seed = p->order == 2 && o[6] == ':' ? strtoull(o + 7, NULL, 10) : 1;
     p->n_blocks = (unsigned long long)grid.x * grid.y * grid.z;
     p->next = 0;
     bool share = p->n_workers && p->n_blocks > 1;

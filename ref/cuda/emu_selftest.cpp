@@ -3,7 +3,7 @@
  * misaligned vector load, barriers reached from different places, a deadlock, a shuffle after a
  * lane exited, a launch over the limits) must be reported with the error a GPU gives, and
  * correct ones (warp reductions, block barriers, graphs) must compute what CUDA defines, in
- * both thread orders. Each case ends with cudaDeviceReset, as a CUDA program recovers from a
+ * every thread order. Each case ends with cudaDeviceReset, as a CUDA program recovers from a
  * sticky error. */
 #include "ref/cuda/emu.h"
 
@@ -261,6 +261,8 @@ extern "C" int flcu_emu_selftest(char *msg, size_t len)
     good_kernels("first-to-last");
     setenv("FLCU_EMU_ORDER", "reverse", 1);
     good_kernels("last-to-first");
+    setenv("FLCU_EMU_ORDER", "random:11", 1);
+    good_kernels("random order");
     if (env)
         setenv("FLCU_EMU_ORDER", saved.c_str(), 1);
     else

@@ -12,8 +12,9 @@
  * layer hook, errors, and llama.cpp's own logits for stories15M-Q8_0. Quantized paths compared with
  * each other (tensor cores vs dp4a, batched vs one token at a time) agree within 1e-3: the same
  * integer block sums, but a last-bit difference in an activation can flip its Q8_0 rounding.
- * On the emulator the tiny cases run the threads of a block last-first and the others
- * first-last: a missing barrier reads poisoned (NaN) shared or device memory in one of them. */
+ * On the emulator the tiny cases run the threads of a block last-first, prompt_in_chunks in a
+ * new random order every round, the others first-last: a missing barrier reads poisoned (NaN)
+ * shared or device memory in one of them. */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <libgen.h>
@@ -427,7 +428,7 @@ Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
  * against one token at a time and against the CPU engine, on a GQA model (tiny: 4 heads, 2 KV). */
 Test(cuda, prompt_in_chunks)
 {
-    setenv("FLCU_EMU_ORDER", "reverse", 1);
+    setenv("FLCU_EMU_ORDER", "random:5", 1); /* a new order of a block's threads every round */
     need_engine();
     char path[512];
     fl_model *m = make_model("tiny", FL_TYPE_Q4_0, path, sizeof path);
