@@ -80,16 +80,21 @@ fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint6
     return m;
 }
 
-int t_xrtsim_lib(char *path, size_t path_len)
+int t_build_lib(const char *env_var, const char *name, char *path, size_t path_len)
 {
-    const char *env = getenv("FLARE_XRTSIM_LIB");
+    const char *env = env_var ? getenv(env_var) : NULL;
     snprintf(path, path_len, "%s", env && *env ? env : FLARE_BIN);
     if (!(env && *env)) {
         char *slash = strrchr(path, '/');
         snprintf(slash ? slash + 1 : path, path_len - (size_t)(slash ? slash + 1 - path : 0),
-                 "libflare_xrtsim.so");
+                 "%s", name);
     }
     return access(path, R_OK) == 0 ? 0 : -1;
+}
+
+int t_xrtsim_lib(char *path, size_t path_len)
+{
+    return t_build_lib("FLARE_XRTSIM_LIB", "libflare_xrtsim.so", path, path_len);
 }
 
 fl_dev *t_open_dev(const char *uri)

@@ -27,8 +27,11 @@ int32_t t_argmax(const float *x, size_t n);
 fl_model *t_make_model(const char *tag, const char *preset, uint32_t type, uint64_t seed,
                        char *path, size_t path_len);
 
-/* libflare_xrtsim.so: FLARE_XRTSIM_LIB when set, else beside FLARE_BIN, into path. 0 when the
- * file is there, -1 when it is not built (the caller skips). */
+/* The library `name` of this build: $env_var when that is set (env_var may be NULL), else the
+ * file beside FLARE_BIN, into path. 0 when the file is there, -1 when it is not built (the caller
+ * skips). */
+int t_build_lib(const char *env_var, const char *name, char *path, size_t path_len);
+/* libflare_xrtsim.so (FLARE_XRTSIM_LIB), as t_build_lib. */
 int t_xrtsim_lib(char *path, size_t path_len);
 
 /* fl_dev_open(uri); a device whose library is not built (sim without verilator) skips the test,

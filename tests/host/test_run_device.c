@@ -190,13 +190,8 @@ Test(run_device, check_against_cuda, .timeout = 240)
  * against it, and bench names it as the emulator (its speeds are not a GPU's). */
 Test(run_device, cuda_emulator_through_the_cli, .timeout = 240)
 {
-    char lib[4200], bin[4096];
-    snprintf(bin, sizeof bin, "%s", FLARE_BIN);
-    char *slash = strrchr(bin, '/');
-    cr_assert(slash);
-    *slash = 0;
-    snprintf(lib, sizeof lib, "%s/libflare_cuda_emu.so", bin);
-    if (access(lib, R_OK) != 0)
+    char lib[4096];
+    if (t_build_lib(NULL, "libflare_cuda_emu.so", lib, sizeof lib))
         cr_skip_test("%s not built", lib);
     setenv("FLARE_CUDA_LIB", lib, 1);
     char *out;

@@ -17,7 +17,6 @@
  * shared or device memory in one of them. */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,27 +53,20 @@ static int nvcc_found(void)
     return access("/usr/local/cuda/bin/nvcc", X_OK) == 0;
 }
 
-/* A library of this build, next to FLARE_BIN. */
-static const char *build_file(char *path, size_t len, const char *name)
-{
-    char bin[4096];
-    snprintf(bin, sizeof bin, "%s", FLARE_BIN);
-    snprintf(path, len, "%s/%s", dirname(bin), name);
-    return path;
-}
-
-/* The CUDA engine of this build (nvcc). */
+/* The CUDA engine of this build (nvcc), beside FLARE_BIN. */
 static const char *built_lib(void)
 {
     static char path[4096];
-    return build_file(path, sizeof path, "libflare_cuda.so");
+    t_build_lib(NULL, "libflare_cuda.so", path, sizeof path);
+    return path;
 }
 
 /* The same engine source run by the CUDA host emulator (g++, ref/cuda/emu.h). */
 static const char *built_emu(void)
 {
     static char path[4096];
-    return build_file(path, sizeof path, "libflare_cuda_emu.so");
+    t_build_lib(NULL, "libflare_cuda_emu.so", path, sizeof path);
+    return path;
 }
 
 /* Point the loader at this build's library (or keep $FLARE_CUDA_LIB when it names a readable
