@@ -30,6 +30,7 @@ typedef struct {
     const float *(*logits)(void *);
     uint32_t (*n_past)(void *);
     uint32_t (*n_ctx)(void *);
+    uint32_t (*n_batch)(void *);
     void (*reset)(void *);
     void (*set_hook)(void *, flcu_layer_hook, void *);
     void (*free)(void *);
@@ -91,6 +92,7 @@ static int load_locked(void)
     rc = rc ? rc : sym((void **)&g_lib.logits, "flcu_logits");
     rc = rc ? rc : sym((void **)&g_lib.n_past, "flcu_n_past");
     rc = rc ? rc : sym((void **)&g_lib.n_ctx, "flcu_n_ctx");
+    rc = rc ? rc : sym((void **)&g_lib.n_batch, "flcu_n_batch");
     rc = rc ? rc : sym((void **)&g_lib.reset, "flcu_reset");
     rc = rc ? rc : sym((void **)&g_lib.set_hook, "flcu_set_hook");
     rc = rc ? rc : sym((void **)&g_lib.free, "flcu_free");
@@ -222,6 +224,11 @@ uint32_t fl_cuda_engine_n_past(const fl_cuda_engine *e)
 uint32_t fl_cuda_engine_n_ctx(const fl_cuda_engine *e)
 {
     return g_lib.n_ctx(e->h);
+}
+
+uint32_t fl_cuda_engine_n_batch(const fl_cuda_engine *e)
+{
+    return g_lib.n_batch(e->h);
 }
 
 void fl_cuda_engine_reset(fl_cuda_engine *e)

@@ -57,6 +57,8 @@ int fl_cuda_engine_eval(fl_cuda_engine *e, const int32_t *tokens, uint32_t n);
 const float *fl_cuda_engine_logits(const fl_cuda_engine *e); /* (n_vocab), host memory */
 uint32_t fl_cuda_engine_n_past(const fl_cuda_engine *e);
 uint32_t fl_cuda_engine_n_ctx(const fl_cuda_engine *e);
+/* Prompt tokens per forward pass (the option, or its default, clamped to the context). */
+uint32_t fl_cuda_engine_n_batch(const fl_cuda_engine *e);
 void fl_cuda_engine_reset(fl_cuda_engine *e);
 /* The same hook type as the CPU engine: residual stream after each layer (host copy). */
 void fl_cuda_engine_set_hook(fl_cuda_engine *e, fl_engine_layer_hook fn, void *user);

@@ -155,8 +155,7 @@ int cmd_check(int argc, char **argv)
             goto done;
         }
         ctx = fl_cuda_engine_n_ctx(cu_dev);
-        batch = n_batch ? (uint32_t)n_batch : 512; /* the engine's own default */
-        batch = batch < ctx ? batch : ctx;
+        batch = fl_cuda_engine_n_batch(cu_dev);
     } else {
         if (fl_dev_open(uri, &dev)) {
             cli_fail("--device: %s", flare_last_error());

@@ -374,17 +374,14 @@ static int runner_open(runner *r, const run_opts *o, const fl_llama *m, uint32_t
         if (fl_engine_new(&r->e, m, eo))
             return cli_fail("%s: %s", o->model, flare_last_error());
         /* the cross-check's table, free-running (the engine has no input hook), in chunks of
-         * the engine's batch (flcu_create: -b, else 512, at most the context) */
+         * the engine's own batch */
         fl_xcheck_opts xo;
         fl_xcheck_default_opts(&xo);
         fl_xref ref, dev;
         fl_xref_cpu(&ref, r->e);
         fl_xref_cuda(&dev, r->cu);
         dev.name = o->device; /* "cuda" or "cuda:N", as asked */
-        uint32_t batch = o->n_batch ? (uint32_t)o->n_batch : 512;
-        if (batch > eo->n_ctx)
-            batch = eo->n_ctx;
-        if (fl_xcheck_new_engine(&r->x, m, &ref, &dev, batch, &xo))
+        if (fl_xcheck_new_engine(&r->x, m, &ref, &dev, fl_cuda_engine_n_batch(r->cu), &xo))
             return cli_fail("--check: %s", flare_last_error());
         return 0;
     }

@@ -665,6 +665,11 @@ uint32_t flcu_n_ctx(void *e)
     return ((engine *)e)->o.n_ctx;
 }
 
+uint32_t flcu_n_batch(void *e)
+{
+    return ((engine *)e)->o.n_batch;
+}
+
 void flcu_reset(void *e)
 {
     ((engine *)e)->n_past = 0;

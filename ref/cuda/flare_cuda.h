@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define FLCU_ABI_VERSION 3
+#define FLCU_ABI_VERSION 4
 
 typedef struct {
     uint32_t n_ctx;   /* KV cache positions (0: the model's context length) */
@@ -49,6 +49,7 @@ int flcu_eval(void *e, const int32_t *tokens, uint32_t n);
 const float *flcu_logits(void *e); /* (n_vocab), host memory */
 uint32_t flcu_n_past(void *e);
 uint32_t flcu_n_ctx(void *e);
+uint32_t flcu_n_batch(void *e); /* prompt tokens per forward pass, as created (default, clamped) */
 void flcu_reset(void *e);
 void flcu_set_hook(void *e, flcu_layer_hook fn, void *user);
 void flcu_free(void *e);

@@ -441,6 +441,8 @@ Test(cuda, prompt_in_chunks)
     for (int i = 0; i < N; i++)
         cr_assert_eq(fl_cuda_engine_eval(one, prompt + i, 1), 0, "%s", flare_last_error());
     cr_expect_eq(fl_cuda_engine_n_past(g), N);
+    cr_expect_eq(fl_cuda_engine_n_batch(g), 20);
+    cr_expect_eq(fl_cuda_engine_n_batch(one), 64, "the default 512, clamped to the context");
     double e_one = t_nmse(fl_cuda_engine_logits(g), fl_cuda_engine_logits(one), V);
     double e_cpu = t_nmse(fl_cuda_engine_logits(g), fl_engine_logits(c), V);
     cr_expect_lt(e_one, 1e-3, "chunks of 20 vs one token at a time: NMSE %.3g", e_one);
