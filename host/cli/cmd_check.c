@@ -216,10 +216,13 @@ int cmd_check(int argc, char **argv)
         cli_fail("out of memory");
         goto done;
     }
-    printf("flare check: %s on %s%s%s%s against the %s reference (%s), prefill batch %u%s\n",
-           model, uri, cu_dev ? " (" : "", cu_dev ? fl_cuda_engine_device(cu_dev) : "",
-           cu_dev ? ")" : "", ref.name, e ? fl_engine_kernels(e) : fl_cuda_engine_device(cu),
-           batch, cu_dev && !free_run ? ", free-running (an engine has no input hook)" : "");
+    if (cu_dev)
+        printf("flare check: %s on %s (%s) against the %s reference (%s), prefill batch %u%s\n",
+               model, uri, fl_cuda_engine_device(cu_dev), ref.name, fl_engine_kernels(e), batch,
+               free_run ? "" : ", free-running (an engine has no input hook)");
+    else
+        printf("flare check: %s on %s against the %s reference (%s), prefill batch %u\n", model,
+               uri, ref.name, e ? fl_engine_kernels(e) : fl_cuda_engine_device(cu), batch);
     for (uint64_t p = 0; p < n_prompts; p++) {
         size_t n = 0;
         free(ids);
