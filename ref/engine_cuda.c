@@ -134,6 +134,7 @@ void fl_cuda_default_opts(fl_cuda_opts *o)
     o->device = 0;
     o->graphs = 1;
     o->mma = 1;
+    o->fuse = 1;
 }
 
 int fl_cuda_parse_uri(const char *uri, uint32_t *device)
@@ -184,7 +185,7 @@ int fl_cuda_engine_new(fl_cuda_engine **out, const fl_llama *m, const fl_cuda_op
     fl_cuda_default_opts(&d);
     if (!o)
         o = &d;
-    flcu_opts lo = {o->n_ctx, o->n_batch, o->device, o->graphs, o->mma};
+    flcu_opts lo = {o->n_ctx, o->n_batch, o->device, o->graphs, o->mma, o->fuse};
     fl_cuda_engine *e = calloc(1, sizeof *e);
     if (!e)
         return flare_error(FLARE_ENOMEM, "out of memory");

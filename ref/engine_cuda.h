@@ -28,6 +28,8 @@ typedef struct {
     int graphs;       /* 1 (default): single-token forwards replayed as a CUDA graph */
     int mma;          /* 1 (default): quantized prompt chunks of >= 8 tokens on int8 tensor
                          cores; 0: dp4a kernels only */
+    int fuse;         /* 1 (default): single-token forwards fuse each step after a matrix
+                         product into its launch (5 launches a layer); 0: one launch a step */
 } fl_cuda_opts;
 
 typedef struct fl_cuda_engine fl_cuda_engine;

@@ -22,8 +22,10 @@
  * Run:   build/bench_cuda --check [--tmp DIR=/tmp] [--peer DIR/stories15M-Q8_0]
  *                         [--presets tiny,stories15M,tinyllama]
  *        build/bench_cuda [--decode N=128] [--prefill T=512] [--model tinyllama|llama2-7b|all]
- *                         [--type q4_0|q8_0|all] [--device N=0] [--no-mma]
- * --no-mma: prompts through the dp4a kernels instead of int8 tensor cores. */
+ *                         [--type q4_0|q8_0|all] [--device N=0] [--no-mma] [--no-fuse]
+ * --no-mma: prompts through the dp4a kernels instead of int8 tensor cores.
+ * --no-fuse: decode with one launch a step (10 a layer) instead of the steps fused into the
+ * matrix products' launches (5 a layer; fl_cuda_opts.fuse): the launch overhead saved. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +50,8 @@ static double now_s(void)
 
 /* ---- an in-memory model --------------------------------------------------------------------- */
 
-static int g_mma = 1; /* --no-mma: dp4a kernels for prompts too */
+static int g_mma = 1;  /* --no-mma: dp4a kernels for prompts too */
+static int g_fuse = 1; /* --no-fuse: one launch a step in decode */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -167,6 +170,7 @@ static int bench_case(const char *preset, uint32_t type, uint32_t n_decode, uint
     o.n_batch = T;
     o.device = device;
     o.mma = g_mma;
+    o.fuse = g_fuse;
     fl_cuda_engine *e = NULL;
     double t0 = now_s();
     if (fl_cuda_engine_new(&e, &mm.m, &o)) {
@@ -267,6 +271,7 @@ static int check_case(const char *preset, uint32_t type, const char *tmp, uint32
     go.n_ctx = 64;
     go.device = device;
     go.mma = g_mma;
+    go.fuse = g_fuse;
     if (fl_mkmodel_write(&mo, path) || fl_model_open(&m, path) ||
         fl_engine_new(&c, &m->llama, &co) || fl_cuda_engine_new(&g, &m->llama, &go)) {
         printf("FAIL %-10s %-5s setup: %s\n", preset, fl_type_name(type), flare_last_error());
@@ -329,6 +334,7 @@ static int check_peer(const char *prefix, uint32_t device)
     go.n_ctx = 64;
     go.device = device;
     go.mma = g_mma;
+    go.fuse = g_fuse;
     int32_t prompt[5] = {1, 9038, 2501, 263, 931};
     if (got != (size_t)VOCAB * STEPS || fl_model_open(&m, path) || m->llama.hp.n_vocab != VOCAB ||
         fl_cuda_engine_new(&g, &m->llama, &go) || fl_cuda_engine_eval(g, prompt, 5)) {
@@ -398,11 +404,15 @@ int main(int argc, char **argv)
             g_mma = 0;
             continue;
         }
+        if (!strcmp(a, "--no-fuse")) {
+            g_fuse = 0;
+            continue;
+        }
         if (!v || (strcmp(a, "--decode") && strcmp(a, "--prefill") && strcmp(a, "--device") &&
                    strcmp(a, "--model") && strcmp(a, "--type") && strcmp(a, "--tmp") &&
                    strcmp(a, "--peer") && strcmp(a, "--presets"))) {
             fprintf(stderr, "usage: bench_cuda [--check [--tmp DIR] [--peer PREFIX] "
-                            "[--presets LIST]] [--no-mma] "
+                            "[--presets LIST]] [--no-mma] [--no-fuse] "
                             "[--decode N] [--prefill T] [--model tinyllama|llama2-7b|all] "
                             "[--type q4_0|q8_0|all] [--device N]\n");
             return 2;

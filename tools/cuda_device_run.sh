@@ -35,11 +35,14 @@ case "${1:-all}" in
 check | all)
     step check "$B/bench_cuda" --check --peer "$B/peer/stories15M-Q8_0"
     step check_no_mma "$B/bench_cuda" --check --no-mma --presets tiny,stories15M
+    step check_no_fuse "$B/bench_cuda" --check --no-fuse --presets tiny,stories15M
     ;;&
 bench | all)
     step bench_tinyllama "$B/bench_cuda" --model tinyllama
     step bench_llama2 "$B/bench_cuda" --model llama2-7b --decode 64
     step bench_tinyllama_no_mma "$B/bench_cuda" --model tinyllama --no-mma --decode 16
+    # decode with one launch a step: what the fused steps save (prefill is the same path)
+    step bench_no_fuse "$B/bench_cuda" --no-fuse --prefill 64
     ;;
 check) ;;
 *)

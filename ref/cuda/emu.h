@@ -154,6 +154,32 @@ inline T __ldg(const T *p)
     return v;
 }
 
+/* A load through L2 (ld.global.cg): the same checks as __ldg; atomic, since another block of
+ * the launch (another host thread) wrote the value before its arrival (mm_epilogue). */
+template <typename T>
+inline T __ldcg(const T *p)
+{
+    if ((uintptr_t)p % alignof(T))
+        flcu_emu::fault(716 /* cudaErrorMisalignedAddress */, "misaligned load");
+    T v;
+    __atomic_load(p, &v, __ATOMIC_RELAXED);
+    return v;
+}
+
+/* Device-scope atomics and fence: blocks of a launch run on several host threads. */
+inline unsigned atomicAdd(unsigned *p, unsigned v)
+{
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+inline unsigned atomicExch(unsigned *p, unsigned v)
+{
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+inline void __threadfence()
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* ---- runtime API (the subset engine.cu calls) ----------------------------------------------- */
 
 #define CUDART_VERSION 13000 /* the API modelled */

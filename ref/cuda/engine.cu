@@ -82,6 +82,12 @@ typedef struct {
     dmat wq, wk, wv, wo, w_gate, w_up, w_down;
 } dlayer;
 
+/* Activations as Q8_0: qs (T, k) int8, d (T, k / 32) fp16-rounded scales as float. */
+typedef struct {
+    int8_t *qs;
+    float *d;
+} q8buf;
+
 struct engine {
     fl_llama_hparams hp;
     flcu_opts o;
@@ -101,9 +107,12 @@ struct engine {
     float *q, *att;          /* device (B, q_dim) */
     float *k, *v;            /* device (B, kv_dim) */
     float *hb, *hb2;         /* device (B, n_ff) */
-    int8_t *xq_qs;           /* device (B, kmax) Q8_0 quants */
-    float *xq_d;             /* device (B, kmax / 32) Q8_0 scales */
+    q8buf xq;                /* device (B, kmax = max(n_embd, q_dim)): Q8_0 of a product's input */
+    q8buf hq;                /* device (B, n_ff): Q8_0 of SwiGLU's output (Wdown's input), apart
+                                from xq: the fused SwiGLU writes it while gate/up blocks still
+                                read xq */
     float *logits_d;         /* device (n_vocab) */
+    uint32_t *epi_count;     /* device (n_ff / 32) arrival counters of the fused steps */
     int32_t *io_d;           /* device [pos0, tokens (B)] */
     int32_t *io_h;           /* pinned host [pos0, tokens (B)] */
     float *logits;           /* pinned host (n_vocab) */
@@ -156,7 +165,7 @@ static void quantize(engine *e, const float *x, uint32_t T, uint32_t k)
 {
     uint32_t n_blocks = T * (k / QK);
     launch(quant_q8_kernel, (n_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0, e->st,
-           x, e->xq_qs, e->xq_d, n_blocks);
+           x, e->xq.qs, e->xq.d, n_blocks);
 }
 
 /* How a matrix product runs: the kernel (and weight type) a launch can share. */
@@ -170,53 +179,69 @@ static mm_kind kind_of(const engine *e, const dmat *m, uint32_t T)
 }
 
 template <int TYPE>
-static void launch_q(engine *e, mm_kind k, const mm_group &G, dim3 grid, uint32_t T, int acc)
+static void launch_q(engine *e, mm_kind k, const mm_group &G, dim3 grid, const q8buf &xq,
+                     uint32_t T, int acc, const mm_epi &ep)
 {
     dim3 block(32, MM_WARPS);
     if (k == MM_MMA)
-        launch(mmq_mma_kernel<TYPE>, grid, block, 0, e->st, G, e->xq_qs, e->xq_d, T, acc);
+        launch(mmq_mma_kernel<TYPE>, grid, block, 0, e->st, G, xq.qs, xq.d, T, acc);
     else if (k == MM_DP4A_1)
-        launch(mmq_kernel<TYPE, 1>, grid, block, 0, e->st, G, e->xq_qs, e->xq_d, T, acc);
+        launch(mmq_kernel<TYPE, 1>, grid, block, 0, e->st, G, xq.qs, xq.d, T, acc, ep);
     else
-        launch(mmq_kernel<TYPE, NT_PREFILL>, grid, block, 0, e->st, G, e->xq_qs, e->xq_d, T, acc);
+        launch(mmq_kernel<TYPE, NT_PREFILL>, grid, block, 0, e->st, G, xq.qs, xq.d, T, acc, ep);
 }
 
-/* One launch for the group G (same kind and weight type), x the f32 input. */
+/* One launch for the group G (same kind and weight type), x the f32 input, xq its Q8_0; ep: the
+ * fused step (single-token kinds only, else EPI_NONE). */
 static void launch_group(engine *e, mm_kind k, int type, const mm_group &G, uint32_t blocks,
-                         const float *x, uint32_t T, int acc)
+                         const float *x, const q8buf &xq, uint32_t T, int acc, const mm_epi &ep)
 {
     uint32_t nt = k == MM_MMA ? 8 * MMA_NTN : k == MM_DP4A_1 || k == MM_F_1 ? 1 : NT_PREFILL;
     dim3 grid(blocks, (T + nt - 1) / nt), block(32, MM_WARPS);
     switch (type) {
-    case T_Q4_0: launch_q<T_Q4_0>(e, k, G, grid, T, acc); break;
-    case T_Q5_0: launch_q<T_Q5_0>(e, k, G, grid, T, acc); break;
-    case T_Q8_0: launch_q<T_Q8_0>(e, k, G, grid, T, acc); break;
+    case T_Q4_0: launch_q<T_Q4_0>(e, k, G, grid, xq, T, acc, ep); break;
+    case T_Q5_0: launch_q<T_Q5_0>(e, k, G, grid, xq, T, acc, ep); break;
+    case T_Q8_0: launch_q<T_Q8_0>(e, k, G, grid, xq, T, acc, ep); break;
     case T_F16:
         if (k == MM_F_1)
-            launch(mmf_kernel<1, 1>, grid, block, 0, e->st, G, x, T, acc);
+            launch(mmf_kernel<1, 1>, grid, block, 0, e->st, G, x, T, acc, ep);
         else
-            launch(mmf_kernel<1, NT_PREFILL>, grid, block, 0, e->st, G, x, T, acc);
+            launch(mmf_kernel<1, NT_PREFILL>, grid, block, 0, e->st, G, x, T, acc, ep);
         break;
     default:
         if (k == MM_F_1)
-            launch(mmf_kernel<0, 1>, grid, block, 0, e->st, G, x, T, acc);
+            launch(mmf_kernel<0, 1>, grid, block, 0, e->st, G, x, T, acc, ep);
         else
-            launch(mmf_kernel<0, NT_PREFILL>, grid, block, 0, e->st, G, x, T, acc);
+            launch(mmf_kernel<0, NT_PREFILL>, grid, block, 0, e->st, G, x, T, acc, ep);
         break;
     }
 }
 
+/* The fused step `kind` with its arrival counters; the caller fills in the step's arguments. */
+static mm_epi epi_of(const engine *e, int kind)
+{
+    mm_epi ep;
+    memset(&ep, 0, sizeof ep);
+    ep.kind = kind;
+    ep.count = e->epi_count;
+    return ep;
+}
+
 /* y_i (T, rows_i) [+]= W_i x (T, k) for n <= 3 matrices sharing the input x; x is quantized to
- * Q8_0 once when any of them is quantized (unless x_q says the kernel that wrote x did), and
- * consecutive matrices of one type and kernel share a launch. */
-static void matmul(engine *e, int n, const dmat *const *w, float *const *y, const float *x,
-                   uint32_t T, int acc, int x_q)
+ * Q8_0 (into e->xq) once when any of them is quantized, unless x_q is where the kernel that
+ * wrote x put its Q8_0; and
+ * consecutive matrices of one type and kernel share a launch. With epi, a single-token product
+ * runs that step at the end of its (last) launch: returns 1 when it did, 0 when the caller must
+ * launch the step itself. EPI_SWIGLU needs gate and up in one launch (same type). */
+static int matmul(engine *e, int n, const dmat *const *w, float *const *y, const float *x,
+                  uint32_t T, int acc, const q8buf *x_q, const mm_epi *epi)
 {
     int need_q = 0;
     for (int i = 0; i < n; i++)
         need_q |= is_quant(w[i]->type);
     if (need_q && !x_q)
         quantize(e, x, T, w[0]->k);
+    const q8buf &xq = x_q ? *x_q : e->xq;
     for (int i = 0; i < n;) {
         mm_kind k = kind_of(e, w[i], T);
         int type = w[i]->type;
@@ -230,51 +255,76 @@ static void matmul(engine *e, int n, const dmat *const *w, float *const *y, cons
             G.blk_end[G.n++] = blocks;
             i++;
         }
-        launch_group(e, k, type, G, blocks, x, T, acc);
+        mm_epi none = epi_of(e, EPI_NONE);
+        const mm_epi *ep = i == n && epi && (k == MM_DP4A_1 || k == MM_F_1) ? epi : &none;
+        launch_group(e, k, type, G, blocks, x, xq, T, acc, *ep);
+        if (ep != &none)
+            return 1;
     }
+    return 0;
 }
 
 /* ---- forward -------------------------------------------------------------------------------- */
 
 /* The kernels of a forward over T tokens whose ids and first position are in e->io_d; with a
- * hook, the residual stream is copied out after each layer (not allowed while capturing). */
+ * hook, the residual stream is copied out after each layer (not allowed while capturing).
+ * A single token (decode) runs each step that follows a matrix product inside that product's
+ * launch (mm_epilogue), unless o.fuse is 0: 5 launches a layer instead of 10. */
 static int forward_launch(engine *e, uint32_t T)
 {
     const fl_llama_hparams *hp = &e->hp;
     uint32_t d = hp->n_embd, hd = hp->head_dim;
     const int32_t *pos0 = e->io_d, *ids = e->io_d + 1;
     size_t layer_kv = (size_t)e->o.n_ctx * e->kv_dim;
+    int fuse = T == 1 && e->o.fuse;
+    dim3 rows(T), row_threads(ROW_THREADS);
+    /* xn = rmsnorm(x) * norm weights l, and Q8_0 of it (the next product's input) */
+    norm_args norm = {e->x, e->norms, e->xn, d, hp->rms_eps, e->xq.qs, e->xq.d};
+    mm_epi ep_norm = epi_of(e, EPI_NORM), ep_rope = epi_of(e, EPI_ROPE_STORE);
+    mm_epi ep_sw = epi_of(e, EPI_SWIGLU);
+    ep_sw.sw = {e->hb, e->hb2, e->hq.qs, e->hq.d};
 
     launch(dequant_rows_kernel, T, 256, 0, e->st, e->tok_embd, ids, e->x);
+    launch(rmsnorm_kernel, rows, row_threads, 0, e->st, norm);
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const dlayer *ly = &e->layers[l];
-        // attention: xn = rmsnorm(x); q, k, v projections
-        launch(rmsnorm_kernel, T, 256, 0, e->st, e->x, e->norms + (size_t)(2 * l) * d, e->xn, d,
-               hp->rms_eps, e->xq_qs, e->xq_d);
+        // q, k, v projections of xn; rope on q and k, append k, v to the cache
+        __half *kc = e->k_cache + l * layer_kv, *vc = e->v_cache + l * layer_kv;
+        ep_rope.rope = {e->q, e->k, e->v, e->rope_cs, kc, vc, pos0, hp->n_head, hp->n_head_kv,
+                        hd, hp->n_rot};
         const dmat *qkv[3] = {&ly->wq, &ly->wk, &ly->wv};
         float *qkv_out[3] = {e->q, e->k, e->v};
-        matmul(e, 3, qkv, qkv_out, e->xn, T, 0, 1);
-        // rope on q and k, append k, v to the cache
-        __half *kc = e->k_cache + l * layer_kv, *vc = e->v_cache + l * layer_kv;
-        launch(rope_store_kernel, T, 256, 0, e->st, e->q, e->k, e->v, e->rope_cs, kc, vc, pos0,
-               hp->n_head, hp->n_head_kv, hd, hp->n_rot);
+        if (!matmul(e, 3, qkv, qkv_out, e->xn, T, 0, &e->xq, fuse ? &ep_rope : NULL))
+            launch(rope_store_kernel, T, 256, 0, e->st, ep_rope.rope);
+        // attention, its output quantized for Wo by the same kernel
+        int att_q = e->o.fuse && hd % QK == 0 && is_quant(ly->wo.type);
         launch(attention_kernel, dim3(hp->n_head, T), ATT_THREADS, e->att_smem, e->st, e->q, kc,
                vc, e->att, pos0, hp->n_head, hp->n_head / hp->n_head_kv, hd,
-               1.0f / sqrtf((float)hd));
-        // x += Wo att
+               1.0f / sqrtf((float)hd), att_q ? e->xq.qs : NULL, att_q ? e->xq.d : NULL);
+        // x += Wo att; xn = rmsnorm(x) * ffn_norm
+        norm.w = e->norms + (size_t)(2 * l + 1) * d;
+        ep_norm.norm = norm;
         const dmat *wo = &ly->wo;
-        matmul(e, 1, &wo, &e->x, e->att, T, 1, 0);
-        // feed-forward: x += Wdown (silu(Wgate xn) * Wup xn)
-        launch(rmsnorm_kernel, T, 256, 0, e->st, e->x, e->norms + (size_t)(2 * l + 1) * d, e->xn,
-               d, hp->rms_eps, e->xq_qs, e->xq_d);
+        if (!matmul(e, 1, &wo, &e->x, e->att, T, 1, att_q ? &e->xq : NULL,
+                    fuse ? &ep_norm : NULL))
+            launch(rmsnorm_kernel, rows, row_threads, 0, e->st, norm);
+        // feed-forward: h = silu(Wgate xn) * Wup xn; x += Wdown h
         const dmat *gu[2] = {&ly->w_gate, &ly->w_up};
         float *gu_out[2] = {e->hb, e->hb2};
-        matmul(e, 2, gu, gu_out, e->xn, T, 0, 1);
+        int fuse_sw = fuse && ly->w_gate.type == ly->w_up.type; /* one launch for both */
         uint32_t ff_blocks = T * (hp->n_ff / QK);
-        launch(swiglu_kernel, (ff_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0,
-               e->st, e->hb, e->hb2, ff_blocks, e->xq_qs, e->xq_d);
+        if (!matmul(e, 2, gu, gu_out, e->xn, T, 0, &e->xq, fuse_sw ? &ep_sw : NULL))
+            launch(swiglu_kernel, (ff_blocks + MM_WARPS - 1) / MM_WARPS, dim3(32, MM_WARPS), 0,
+                   e->st, ep_sw.sw, ff_blocks);
+        // then the next layer's attn_norm, or after the last layer the output norm of the last
+        // token only
+        int last = l + 1 == hp->n_layer;
+        norm.w = e->norms + (size_t)(2 * l + 2) * d;
+        norm.x = e->x + (last ? (size_t)(T - 1) * d : 0);
+        ep_norm.norm = norm;
         const dmat *wd = &ly->w_down;
-        matmul(e, 1, &wd, &e->x, e->hb, T, 1, 1);
+        if (!matmul(e, 1, &wd, &e->x, e->hb, T, 1, &e->hq, fuse ? &ep_norm : NULL))
+            launch(rmsnorm_kernel, last ? 1 : T, row_threads, 0, e->st, norm);
         if (e->hook) {
             CK(cudaMemcpyAsync(e->hook_x, e->x, (size_t)T * d * sizeof(float),
                                cudaMemcpyDeviceToHost, e->st));
@@ -283,10 +333,8 @@ static int forward_launch(engine *e, uint32_t T)
         }
     }
     // logits of the last token
-    launch(rmsnorm_kernel, 1, 256, 0, e->st, e->x + (size_t)(T - 1) * d,
-           e->norms + (size_t)(2 * hp->n_layer) * d, e->xn, d, hp->rms_eps, e->xq_qs, e->xq_d);
     const dmat *wout = &e->output;
-    matmul(e, 1, &wout, &e->logits_d, e->xn, 1, 0, 1);
+    matmul(e, 1, &wout, &e->logits_d, e->xn, 1, 0, &e->xq, NULL);
     CK(cudaGetLastError());
     return 0;
 }
@@ -455,7 +503,6 @@ static int create(engine *e, const fl_llama *m)
     // activations, cache, rope table
     size_t B = e->o.n_batch;
     e->kmax = hp->n_embd > e->q_dim ? hp->n_embd : e->q_dim;
-    e->kmax = e->kmax > hp->n_ff ? e->kmax : hp->n_ff;
     size_t kv_elems = (size_t)hp->n_layer * e->o.n_ctx * e->kv_dim;
     DALLOC(e->k_cache, kv_elems * sizeof(__half));
     DALLOC(e->v_cache, kv_elems * sizeof(__half));
@@ -467,11 +514,15 @@ static int create(engine *e, const fl_llama *m)
     DALLOC(e->v, B * e->kv_dim * sizeof(float));
     DALLOC(e->hb, B * hp->n_ff * sizeof(float));
     DALLOC(e->hb2, B * hp->n_ff * sizeof(float));
-    DALLOC(e->xq_qs, B * e->kmax);
-    DALLOC(e->xq_d, B * (e->kmax / QK) * sizeof(float));
+    DALLOC(e->xq.qs, B * e->kmax);
+    DALLOC(e->xq.d, B * (e->kmax / QK) * sizeof(float));
+    DALLOC(e->hq.qs, B * hp->n_ff);
+    DALLOC(e->hq.d, B * (hp->n_ff / QK) * sizeof(float));
     DALLOC(e->logits_d, (size_t)hp->n_vocab * sizeof(float));
     DALLOC(e->io_d, (B + 1) * sizeof(int32_t));
     DALLOC(e->rope_cs, (size_t)e->o.n_ctx * (hp->n_rot ? hp->n_rot : 1) * sizeof(float));
+    size_t n_count = hp->n_ff / QK > 1 ? hp->n_ff / QK : 1;
+    DALLOC(e->epi_count, n_count * sizeof(uint32_t));
     CK(cudaMallocHost((void **)&e->io_h, (B + 1) * sizeof(int32_t)));
     CK(cudaMallocHost((void **)&e->logits, (size_t)hp->n_vocab * sizeof(float)));
     memset(e->logits, 0, (size_t)hp->n_vocab * sizeof(float));
@@ -484,6 +535,11 @@ static int create(engine *e, const fl_llama *m)
     rope_table(cs, e->o.n_ctx, hp->n_rot, hp->rope_base);
     rc = h2d(e, e->rope_cs, cs, (size_t)e->o.n_ctx * hp->n_rot * sizeof(float));
     free(cs);
+    uint32_t *zero = (uint32_t *)calloc(n_count, sizeof *zero);
+    if (!rc)
+        rc = zero ? h2d(e, e->epi_count, zero, n_count * sizeof *zero)
+                  : set_err(FLARE_ENOMEM, "out of host memory");
+    free(zero);
     if (rc)
         return rc;
     CK(cudaStreamSynchronize(e->st));
@@ -599,7 +655,7 @@ void flcu_free(void *ep)
 int flcu_create(void **out, const fl_llama *m, const flcu_opts *opts)
 {
     *out = NULL;
-    flcu_opts o = {0, 0, 0, 1, 1};
+    flcu_opts o = {0, 0, 0, 1, 1, 1};
     if (opts)
         o = *opts;
     if (!o.n_ctx)

@@ -2,7 +2,7 @@
  *
  * Same arithmetic as the CPU engine (ref/engine_cpu.c), step by step:
  *   quant_q8   activations -> Q8_0 blocks exactly as ggml's quantize_row_q8_0_ref (also fused
- *              into rmsnorm and swiglu, whose outputs feed matrix products)
+ *              into rmsnorm, swiglu and attention, whose outputs feed matrix products)
  *   mmq<TYPE>  Q4_0/Q5_0/Q8_0 weights x Q8_0 activations: per block an int32 sum (__dp4a), then
  *              sumi * d_w * d_x accumulated in fp32 (ggml's vec_dot_*_q8_0)
  *   mmf<F16>   F16/F32 weights x f32 activations
@@ -15,8 +15,11 @@
  *   qh (rows, nb) uint32           Q5_0 fifth bits
  *   d  (rows, nb) half             block scales
  * Matrix-vector products run one warp per row, lanes over blocks; T > 1 tokens run NT at a time
- * so each weight block fetched is used NT times (prefill). Position-dependent kernels read the
- * first position from device memory (pos0), so a single-token forward can be a CUDA graph. */
+ * so each weight block fetched is used NT times (prefill). In a single-token forward the step
+ * after a matrix product (RoPE + cache, SwiGLU, RMSNorm) runs at the end of that product's launch
+ * in the block that finishes last (mm_epilogue): 5 launches a layer instead of 10. Position-
+ * dependent kernels read the first position from device memory (pos0), so a single-token
+ * forward can be a CUDA graph. */
 #ifndef FLARE_REF_CUDA_KERNELS_CUH
 #define FLARE_REF_CUDA_KERNELS_CUH
 
@@ -131,6 +134,174 @@ __global__ void quant_q8_kernel(const float *__restrict__ x, int8_t *__restrict_
     quant_lane(x[i], qs + i, d + b, threadIdx.x);
 }
 
+/* ---- per-token steps: a launch of their own, or fused into the end of the single-token
+ * matrix product before them (mm_epilogue). Each runs on a whole block of any shape (tid, nthr:
+ * the linear thread index and count, warps of 32 consecutive tids); activations another block
+ * of the same launch wrote are read through L2 (__ldcg). */
+
+/* out (T, n) = x (T, n) / rms(x) * w, quantized to Q8_0 into qs (T, n), qd (T, n/32) (the next
+ * matrix product's input); n a multiple of 32. */
+struct norm_args {
+    const float *x, *w;
+    float *out;
+    uint32_t n;
+    float eps;
+    int8_t *qs;
+    float *qd;
+};
+
+/* Row r of the RMSNorm. Sums in double per thread, then per warp, then over warps in order:
+ * the same for every caller with the same thread count (ROW_THREADS). */
+#define ROW_THREADS (32 * MM_WARPS)
+__device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32_t nthr)
+{
+    __shared__ double part[32];
+    const float *xr = a.x + (size_t)r * a.n;
+    double ss = 0;
+    for (uint32_t i = tid; i < a.n; i += nthr) {
+        float v = __ldcg(xr + i);
+        ss += (double)(v * v);
+    }
+    for (int o = 16; o > 0; o >>= 1)
+        ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if (tid % 32 == 0)
+        part[tid / 32] = ss;
+    __syncthreads();
+    if (tid == 0) {
+        double s = 0;
+        for (uint32_t i = 0; i < nthr / 32; i++)
+            s += part[i];
+        part[0] = s;
+    }
+    __syncthreads();
+    float scale = 1.0f / sqrtf((float)(part[0] / (double)a.n) + a.eps);
+    uint32_t lane = tid % 32, nb = a.n / QK;
+    for (uint32_t b = tid / 32; b < nb; b += nthr / 32) { /* a warp per block */
+        uint32_t i = b * QK + lane;
+        size_t o = (size_t)r * a.n + i;
+        float v = __ldcg(xr + i) * scale * a.w[i];
+        a.out[o] = v;
+        quant_lane(v, a.qs + o, a.qd + (size_t)r * nb + b, lane);
+    }
+}
+
+/* grid (T), block ROW_THREADS. */
+__global__ void rmsnorm_kernel(norm_args a)
+{
+    rmsnorm_row(a, blockIdx.x, threadIdx.x, blockDim.x);
+}
+
+/* RoPE on q (n_head heads) and k (n_head_kv heads) with the cos/sin pairs of cs (n_ctx, n_rot),
+ * then k, v appended to this layer's fp16 caches kc, vc (n_ctx, kv_dim). */
+struct rope_args {
+    float *q, *k;
+    const float *v, *cs;
+    __half *kc, *vc;
+    const int32_t *pos0;
+    uint32_t n_head, n_head_kv, hd, n_rot;
+};
+
+/* Token t, at position pos0[0] + t. */
+__device__ void rope_store_token(const rope_args &a, uint32_t t, uint32_t tid, uint32_t nthr)
+{
+    uint32_t pos = (uint32_t)a.pos0[0] + t;
+    uint32_t q_dim = a.n_head * a.hd, kv_dim = a.n_head_kv * a.hd, half_rot = a.n_rot / 2;
+    const float *cs = a.cs + (size_t)pos * a.n_rot;
+    float *qt = a.q + (size_t)t * q_dim, *kt = a.k + (size_t)t * kv_dim;
+    uint32_t n_pairs = (a.n_head + a.n_head_kv) * half_rot;
+    for (uint32_t p = tid; p < n_pairs; p += nthr) {
+        uint32_t h = p / half_rot, i = 2 * (p % half_rot);
+        float *xh = h < a.n_head ? qt + (size_t)h * a.hd : kt + (size_t)(h - a.n_head) * a.hd;
+        float c = cs[i], s = cs[i + 1], x0 = __ldcg(xh + i), x1 = __ldcg(xh + i + 1);
+        xh[i] = x0 * c - x1 * s;
+        xh[i + 1] = x0 * s + x1 * c;
+    }
+    __syncthreads();
+    const float *vt = a.v + (size_t)t * kv_dim;
+    for (uint32_t i = tid; i < kv_dim; i += nthr) {
+        a.kc[(size_t)pos * kv_dim + i] = __float2half_rn(__ldcg(kt + i));
+        a.vc[(size_t)pos * kv_dim + i] = __float2half_rn(__ldcg(vt + i));
+    }
+}
+
+/* grid (T), any block size. */
+__global__ void rope_store_kernel(rope_args a)
+{
+    rope_store_token(a, blockIdx.x, threadIdx.x, blockDim.x);
+}
+
+/* g = silu(g) * u, and g quantized to Q8_0 into qs, qd (the down projection's input). */
+struct swiglu_args {
+    float *g;
+    const float *u;
+    int8_t *qs;
+    float *qd;
+};
+
+/* The 32 elements of block b: one warp, lane j element j. */
+__device__ __forceinline__ void swiglu_block(const swiglu_args &a, uint32_t b, uint32_t lane)
+{
+    size_t i = (size_t)b * QK + lane;
+    float g = __ldcg(a.g + i);
+    float v = g / (1.0f + expf(-g)) * __ldcg(a.u + i);
+    a.g[i] = v;
+    quant_lane(v, a.qs + i, a.qd + b, lane);
+}
+
+/* n_blocks * 32 elements, one warp per block; blockDim (32, MM_WARPS). */
+__global__ void swiglu_kernel(swiglu_args a, uint32_t n_blocks)
+{
+    uint32_t b = blockIdx.x * MM_WARPS + threadIdx.y;
+    if (b < n_blocks)
+        swiglu_block(a, b, threadIdx.x);
+}
+
+/* The step after a single-token matrix product, fused into its end: once every output of the
+ * launch it needs is written, the block that arrives last runs it, so a decode step needs no
+ * launch (and no launch gap) for it:
+ *   EPI_ROPE_STORE after q/k/v: rope_store_token, when all blocks are in;
+ *   EPI_SWIGLU after gate/up (one launch, gate's blocks then up's, MM_WARPS rows a block): per
+ *              32 rows, when the 2 x 32 / MM_WARPS blocks of those rows are in;
+ *   EPI_NORM after Wo and Wdown (x += ...): the next RMSNorm, when all blocks are in.
+ * Arrival is the grid-synchronization pattern (each thread's writes fenced device-wide, block
+ * barrier, one atomic per block, the last block fences again before reading); count holds one
+ * counter per arrival group, zero between launches (the last arrival resets it). */
+enum { EPI_NONE = 0, EPI_ROPE_STORE, EPI_SWIGLU, EPI_NORM };
+struct mm_epi {
+    int kind;
+    uint32_t *count;
+    rope_args rope;
+    swiglu_args sw;
+    norm_args norm;
+};
+
+/* bx: the block's index within its matrix of the group. */
+__device__ void mm_epilogue(const mm_epi &e, uint32_t bx)
+{
+    __shared__ uint32_t last;
+    uint32_t tid = threadIdx.y * blockDim.x + threadIdx.x, nthr = blockDim.x * blockDim.y;
+    int sw = e.kind == EPI_SWIGLU;
+    uint32_t c = sw ? bx * MM_WARPS / QK : 0;
+    uint32_t expect = sw ? 2 * QK / MM_WARPS : gridDim.x * gridDim.y;
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) {
+        last = atomicAdd(e.count + c, 1u) == expect - 1;
+        if (last)
+            atomicExch(e.count + c, 0u);
+    }
+    __syncthreads();
+    if (!last)
+        return;
+    __threadfence();
+    if (e.kind == EPI_ROPE_STORE)
+        rope_store_token(e.rope, 0, tid, nthr);
+    else if (e.kind == EPI_NORM)
+        rmsnorm_row(e.norm, 0, tid, nthr);
+    else if (threadIdx.y == 0)
+        swiglu_block(e.sw, c, threadIdx.x);
+}
+
 /* ---- quantized matrix x Q8_0 activations ---------------------------------------------------- */
 
 /* The signed sum of one weight block against 32 int8 activations a0 (elements 0..15) and a1
@@ -193,20 +364,13 @@ HD void load_block(const dmat &m, size_t blk, int *w)
     }
 }
 
-/* y (T, rows) [+]= W (rows, k) x for each matrix of the group, x given as Q8_0: xqs (T, k)
- * int8, xd (T, k/32). grid (sum of ceil(rows / MM_WARPS), ceil(T / NT)), block (32, MM_WARPS). */
+/* Row `row` of W (one warp, lanes over blocks) for the NT tokens of this block's tile. */
 template <int TYPE, int NT>
-__global__ void mmq_kernel(mm_group G, const int8_t *__restrict__ xqs,
-                           const float *__restrict__ xd, uint32_t T, int accumulate)
+__device__ __forceinline__ void mmq_row(const dmat &m, float *y, uint32_t row,
+                                        const int8_t *__restrict__ xqs,
+                                        const float *__restrict__ xd, uint32_t T, int accumulate)
 {
-    uint32_t bx;
-    int gi = group_pick(G, blockIdx.x, &bx);
-    const dmat m = G.m[gi];
-    float *y = G.y[gi];
-    uint32_t ystride = m.rows, row = bx * MM_WARPS + threadIdx.y;
-    uint32_t t0 = blockIdx.y * NT;
-    if (row >= m.rows)
-        return;
+    uint32_t ystride = m.rows, t0 = blockIdx.y * NT;
     uint32_t nb = m.k / QK, nt = T - t0 < NT ? T - t0 : NT;
     float acc[NT];
 #pragma unroll
@@ -235,6 +399,22 @@ __global__ void mmq_kernel(mm_group G, const int8_t *__restrict__ xqs,
             *o = accumulate ? *o + s : s;
         }
     }
+}
+
+/* y (T, rows) [+]= W (rows, k) x for each matrix of the group, x given as Q8_0: xqs (T, k)
+ * int8, xd (T, k/32); then, for a single token, the fused step `epi` (mm_epilogue).
+ * grid (sum of ceil(rows / MM_WARPS), ceil(T / NT)), block (32, MM_WARPS). */
+template <int TYPE, int NT>
+__global__ void mmq_kernel(mm_group G, const int8_t *__restrict__ xqs,
+                           const float *__restrict__ xd, uint32_t T, int accumulate, mm_epi epi)
+{
+    uint32_t bx;
+    int gi = group_pick(G, blockIdx.x, &bx);
+    uint32_t row = bx * MM_WARPS + threadIdx.y;
+    if (row < G.m[gi].rows)
+        mmq_row<TYPE, NT>(G.m[gi], G.y[gi], row, xqs, xd, T, accumulate);
+    if (NT == 1 && epi.kind != EPI_NONE)
+        mm_epilogue(epi, bx);
 }
 
 /* ---- quantized matrix x Q8_0 activations on int8 tensor cores (prefill) ------------------- */
@@ -364,19 +544,13 @@ __global__ void mmq_mma_kernel(mm_group G, const int8_t *__restrict__ xqs,
 
 /* ---- F16 / F32 matrix x f32 activations ----------------------------------------------------- */
 
-/* y (T, rows) [+]= W (rows, k) x (T, k) per matrix of the group; lanes take 8 consecutive
- * elements at a time. Grid and block as mmq_kernel. */
+/* y (T, rows) [+]= W (rows, k) x (T, k) per matrix of the group, then the fused step `epi` for
+ * a single token; lanes take 8 consecutive elements at a time. Grid and block as mmq_kernel. */
 template <int F16, int NT>
-__global__ void mmf_kernel(mm_group G, const float *__restrict__ x, uint32_t T, int accumulate)
+__device__ __forceinline__ void mmf_row(const dmat &m, float *y, uint32_t row,
+                                        const float *__restrict__ x, uint32_t T, int accumulate)
 {
-    uint32_t bx;
-    int gi = group_pick(G, blockIdx.x, &bx);
-    const dmat m = G.m[gi];
-    float *y = G.y[gi];
-    uint32_t ystride = m.rows, row = bx * MM_WARPS + threadIdx.y;
-    uint32_t t0 = blockIdx.y * NT;
-    if (row >= m.rows)
-        return;
+    uint32_t ystride = m.rows, t0 = blockIdx.y * NT;
     uint32_t nt = T - t0 < NT ? T - t0 : NT;
     float acc[NT];
 #pragma unroll
@@ -419,7 +593,20 @@ __global__ void mmf_kernel(mm_group G, const float *__restrict__ x, uint32_t T, 
     }
 }
 
-/* ---- elementwise and per-token steps -------------------------------------------------------- */
+template <int F16, int NT>
+__global__ void mmf_kernel(mm_group G, const float *__restrict__ x, uint32_t T, int accumulate,
+                           mm_epi epi)
+{
+    uint32_t bx;
+    int gi = group_pick(G, blockIdx.x, &bx);
+    uint32_t row = bx * MM_WARPS + threadIdx.y;
+    if (row < G.m[gi].rows)
+        mmf_row<F16, NT>(G.m[gi], G.y[gi], row, x, T, accumulate);
+    if (NT == 1 && epi.kind != EPI_NONE)
+        mm_epilogue(epi, bx);
+}
+
+/* ---- embedding rows, attention ------------------------------------------------------------- */
 
 /* Element j of row `row` of m as a float. */
 HD float dequant_elem(const dmat &m, size_t row, uint32_t j)
@@ -456,77 +643,16 @@ __global__ void dequant_rows_kernel(dmat m, const int32_t *__restrict__ ids,
         out[(size_t)r * m.k + j] = dequant_elem(m, row, j);
 }
 
-/* out (T, n) = x (T, n) / rms(x) * w, and out quantized to Q8_0 into qs (T, n), qd (T, n/32)
- * (the next matrix product's input); n a multiple of 32. grid (T), block 256. */
-__global__ void rmsnorm_kernel(const float *__restrict__ x, const float *__restrict__ w,
-                               float *__restrict__ out, uint32_t n, float eps,
-                               int8_t *__restrict__ qs, float *__restrict__ qd)
-{
-    __shared__ double part[32];
-    const float *xr = x + (size_t)blockIdx.x * n;
-    double ss = 0;
-    for (uint32_t i = threadIdx.x; i < n; i += blockDim.x)
-        ss += (double)(xr[i] * xr[i]);
-    for (int o = 16; o > 0; o >>= 1)
-        ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if (threadIdx.x % 32 == 0)
-        part[threadIdx.x / 32] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double s = 0;
-        for (uint32_t i = 0; i < blockDim.x / 32; i++)
-            s += part[i];
-        part[0] = s;
-    }
-    __syncthreads();
-    float scale = 1.0f / sqrtf((float)(part[0] / (double)n) + eps);
-    uint32_t lane = threadIdx.x % 32, nb = n / QK;
-    for (uint32_t b = threadIdx.x / 32; b < nb; b += blockDim.x / 32) { /* a warp per block */
-        uint32_t i = b * QK + lane;
-        size_t o = (size_t)blockIdx.x * n + i;
-        float v = xr[i] * scale * w[i];
-        out[o] = v;
-        quant_lane(v, qs + o, qd + (size_t)blockIdx.x * nb + b, lane);
-    }
-}
-
-/* RoPE on q (n_head heads) and k (n_head_kv heads) of token t at position pos0[0] + t, with the
- * cos/sin pairs of rope_cs (n_ctx, n_rot); then k, v appended to the fp16 caches
- * kc, vc (n_ctx, kv_dim) of this layer. grid (T), block 256. */
-__global__ void rope_store_kernel(float *__restrict__ q, float *__restrict__ k,
-                                  const float *__restrict__ v, const float *__restrict__ rope_cs,
-                                  __half *__restrict__ kc, __half *__restrict__ vc,
-                                  const int32_t *__restrict__ pos0, uint32_t n_head,
-                                  uint32_t n_head_kv, uint32_t hd, uint32_t n_rot)
-{
-    uint32_t t = blockIdx.x, pos = (uint32_t)pos0[0] + t;
-    uint32_t q_dim = n_head * hd, kv_dim = n_head_kv * hd, half_rot = n_rot / 2;
-    const float *cs = rope_cs + (size_t)pos * n_rot;
-    float *qt = q + (size_t)t * q_dim, *kt = k + (size_t)t * kv_dim;
-    uint32_t n_pairs = (n_head + n_head_kv) * half_rot;
-    for (uint32_t p = threadIdx.x; p < n_pairs; p += blockDim.x) {
-        uint32_t h = p / half_rot, i = 2 * (p % half_rot);
-        float *xh = h < n_head ? qt + (size_t)h * hd : kt + (size_t)(h - n_head) * hd;
-        float c = cs[i], s = cs[i + 1], x0 = xh[i], x1 = xh[i + 1];
-        xh[i] = x0 * c - x1 * s;
-        xh[i + 1] = x0 * s + x1 * c;
-    }
-    __syncthreads();
-    const float *vt = v + (size_t)t * kv_dim;
-    for (uint32_t i = threadIdx.x; i < kv_dim; i += blockDim.x) {
-        kc[(size_t)pos * kv_dim + i] = __float2half_rn(kt[i]);
-        vc[(size_t)pos * kv_dim + i] = __float2half_rn(vt[i]);
-    }
-}
-
 #define ATT_THREADS 128
 
-/* Causal attention of token t (position pos0[0] + t), head h over cache positions 0..pos.
+/* Causal attention of token t (position pos0[0] + t), head h over cache positions 0..pos; with
+ * oq, od (hd a multiple of 32), out is also quantized to Q8_0 there (Wo's input).
  * grid (n_head, T), block ATT_THREADS, dynamic shared memory (hd + n_ctx) floats. */
 __global__ void attention_kernel(const float *__restrict__ q, const __half *__restrict__ kc,
                                  const __half *__restrict__ vc, float *__restrict__ out,
                                  const int32_t *__restrict__ pos0, uint32_t n_head, uint32_t group,
-                                 uint32_t hd, float scale)
+                                 uint32_t hd, float scale, int8_t *__restrict__ oq,
+                                 float *__restrict__ od)
 {
     FLCU_DYN_SHARED(float, sm);
     __shared__ float red[ATT_THREADS / 32];
@@ -582,28 +708,17 @@ __global__ void attention_kernel(const float *__restrict__ q, const __half *__re
         sc[p] = __half2float(__float2half_rn(sc[p] * inv)); /* probabilities in fp16 */
     __syncthreads();
 
-    // weighted sum of v: thread i owns output element i
+    // weighted sum of v: thread i owns output element i (a warp a 32-element block)
     for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
         const __half *vp = vc + (size_t)g * hd + i;
         float acc = 0.0f;
         for (uint32_t p = 0; p < n_kv; p++)
             acc += sc[p] * __half2float(vp[(size_t)p * kv_dim]);
-        out[(size_t)t * q_dim + (size_t)h * hd + i] = acc;
+        size_t o = (size_t)t * q_dim + (size_t)h * hd + i;
+        out[o] = acc;
+        if (oq)
+            quant_lane(acc, oq + o, od + o / QK, lane);
     }
-}
-
-/* g = silu(g) * u over n_blocks * 32 elements, and g quantized to Q8_0 into qs, qd (the down
- * projection's input). One warp per 32-element block, blockDim (32, MM_WARPS). */
-__global__ void swiglu_kernel(float *__restrict__ g, const float *__restrict__ u,
-                              uint32_t n_blocks, int8_t *__restrict__ qs, float *__restrict__ qd)
-{
-    uint32_t b = blockIdx.x * MM_WARPS + threadIdx.y;
-    if (b >= n_blocks)
-        return;
-    size_t i = (size_t)b * QK + threadIdx.x;
-    float v = g[i] / (1.0f + expf(-g[i])) * u[i];
-    g[i] = v;
-    quant_lane(v, qs + i, qd + b, threadIdx.x);
 }
 
 #endif

@@ -414,6 +414,79 @@ Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
     unlink(path);
 }
 
+/* A decode step with its steps fused into the matrix products' launches (RoPE + cache after
+ * q/k/v, SwiGLU after gate/up by the last block of each 32 rows, RMSNorm after Wo and Wdown,
+ * attention quantizing its output) against one launch a step (fuse 0): the same arithmetic, so
+ * the same logits bit for bit on the emulator (a GPU may contract a multiply-add differently in
+ * the two places: 1e-10 there), and both against the CPU engine. On a shape the presets lack:
+ * head dim 32 (attention's output quantization needs a multiple of 32), GQA, 12 SwiGLU groups;
+ * the emulator's threads in a new random order every round, its blocks on 2 host threads, so
+ * which block arrives last changes from launch to launch. */
+Test(cuda, fused_decode_equals_unfused, .timeout = 120)
+{
+    setenv("FLCU_EMU_ORDER", "random:11", 1);
+    need_engine();
+    static const uint32_t types[] = {FL_TYPE_F16, FL_TYPE_Q8_0, FL_TYPE_Q5_0, FL_TYPE_Q4_0};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        fl_mkmodel_opts mo;
+        cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
+        mo.type = types[ti];
+        mo.seed = 23;
+        mo.dim = 128;
+        mo.n_heads = 4;
+        mo.n_kv_heads = 2;
+        mo.ffn = 384;
+        mo.n_layers = 3;
+        mo.n_threads = 1;
+        char path[512];
+        snprintf(path, sizeof path, "%s/cuda-fused-%s-%d.gguf", FLARE_TMPDIR,
+                 fl_type_name(types[ti]), (int)getpid());
+        cr_assert_eq(fl_mkmodel_write(&mo, path), 0, "%s", flare_last_error());
+        fl_model *m = NULL;
+        cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+        uint32_t V = m->llama.hp.n_vocab;
+        fl_cuda_opts o;
+        fl_cuda_default_opts(&o);
+        o.n_ctx = 64;
+        fl_cuda_engine *f = NULL, *u = NULL;
+        cr_assert_eq(fl_cuda_engine_new(&f, &m->llama, &o), 0, "%s", flare_last_error());
+        o.fuse = 0;
+        cr_assert_eq(fl_cuda_engine_new(&u, &m->llama, &o), 0, "%s", flare_last_error());
+        fl_engine *c = make_cpu(m, 64);
+        int exact = strstr(fl_cuda_engine_device(f), "emulator") != NULL;
+        int32_t tok[16];
+        for (int i = 0; i < 16; i++)
+            tok[i] = (int32_t)((3 + 41 * i) % V);
+        /* a prompt of 4, then 12 single-token steps (graph replays) */
+        cr_assert_eq(fl_cuda_engine_eval(f, tok, 4), 0, "%s", flare_last_error());
+        cr_assert_eq(fl_cuda_engine_eval(u, tok, 4), 0, "%s", flare_last_error());
+        cr_assert_eq(fl_engine_eval(c, tok, 4), 0, "%s", flare_last_error());
+        for (int i = 4; i <= 16; i++) {
+            const float *lf = fl_cuda_engine_logits(f), *lu = fl_cuda_engine_logits(u);
+            double d = t_nmse(lf, lu, V), dc = t_nmse(lf, fl_engine_logits(c), V);
+            if (exact)
+                cr_expect(!memcmp(lf, lu, sizeof(float) * V), "%s after %d tokens: fused and "
+                          "unfused logits differ (NMSE %.3g)", fl_type_name(types[ti]), i, d);
+            else
+                cr_expect_leq(d, 1e-10, "%s after %d tokens: fused vs unfused NMSE %.3g",
+                              fl_type_name(types[ti]), i, d);
+            cr_expect_lt(dc, types[ti] == FL_TYPE_F16 ? 1e-5 : 5e-4,
+                         "%s after %d tokens: fused vs the CPU engine NMSE %.3g",
+                         fl_type_name(types[ti]), i, dc);
+            if (i == 16)
+                break;
+            cr_assert_eq(fl_cuda_engine_eval(f, tok + i, 1), 0, "%s", flare_last_error());
+            cr_assert_eq(fl_cuda_engine_eval(u, tok + i, 1), 0, "%s", flare_last_error());
+            cr_assert_eq(fl_engine_eval(c, tok + i, 1), 0, "%s", flare_last_error());
+        }
+        fl_engine_free(c);
+        fl_cuda_engine_free(u);
+        fl_cuda_engine_free(f);
+        fl_model_free(m);
+        unlink(path);
+    }
+}
+
 /* A prompt longer than the batch: chunks of 20 (int8 tensor cores: a warp's 32-token tile
  * holds two full 8-token tiles, a partial one and one past the end) and a last chunk of 5 (the
  * dp4a NT path), with the positions and the KV cache carried across chunks,
