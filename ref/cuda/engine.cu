@@ -294,7 +294,9 @@ static int forward_launch(engine *e, uint32_t T)
                         hd, hp->n_rot};
         const dmat *qkv[3] = {&ly->wq, &ly->wk, &ly->wv};
         float *qkv_out[3] = {e->q, e->k, e->v};
-        if (!matmul(e, 3, qkv, qkv_out, e->xn, T, 0, &e->xq, fuse ? &ep_rope : NULL))
+        int fuse_rope = fuse && hd % MM_WARPS == 0 && ly->wq.type == ly->wk.type &&
+                        ly->wq.type == ly->wv.type; /* one launch, pairs within a block */
+        if (!matmul(e, 3, qkv, qkv_out, e->xn, T, 0, &e->xq, fuse_rope ? &ep_rope : NULL))
             launch(rope_store_kernel, T, 256, 0, e->st, ep_rope.rope);
         // attention, its output quantized for Wo by the same kernel
         int att_q = e->o.fuse && hd % QK == 0 && is_quant(ly->wo.type);

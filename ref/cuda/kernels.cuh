@@ -230,6 +230,29 @@ __global__ void rope_store_kernel(rope_args a)
     rope_store_token(a, blockIdx.x, threadIdx.x, blockDim.x);
 }
 
+/* The same for one token, rows r and r + 1 (r even) of matrix gi of the q/k/v launch (0 q,
+ * 1 k, 2 v) written by this block: a rotation pair never straddles a block when the head dim is a
+ * multiple of MM_WARPS, so RoPE and the cache append need no other block. */
+__device__ __forceinline__ void rope_store_pair(const rope_args &a, int gi, uint32_t r)
+{
+    uint32_t pos = (uint32_t)a.pos0[0], kv_dim = a.n_head_kv * a.hd, e = r % a.hd;
+    float *y = gi == 0 ? a.q : gi == 1 ? a.k : (float *)a.v;
+    float x0 = __ldcg(y + r), x1 = __ldcg(y + r + 1);
+    if (gi < 2 && e < a.n_rot) {
+        const float *cs = a.cs + (size_t)pos * a.n_rot + e;
+        float c = cs[0], s = cs[1], r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
+        x0 = r0;
+        x1 = r1;
+        y[r] = x0;
+        y[r + 1] = x1;
+    }
+    if (gi > 0) {
+        __half *cache = (gi == 1 ? a.kc : a.vc) + (size_t)pos * kv_dim + r;
+        cache[0] = __float2half_rn(x0);
+        cache[1] = __float2half_rn(x1);
+    }
+}
+
 /* g = silu(g) * u, and g quantized to Q8_0 into qs, qd (the down projection's input). */
 struct swiglu_args {
     float *g;
@@ -256,13 +279,13 @@ __global__ void swiglu_kernel(swiglu_args a, uint32_t n_blocks)
         swiglu_block(a, b, threadIdx.x);
 }
 
-/* The step after a single-token matrix product, fused into its end: once every output of the
- * launch it needs is written, the block that arrives last runs it, so a decode step needs no
+/* The step after a single-token matrix product, fused into its end, so a decode step needs no
  * launch (and no launch gap) for it:
- *   EPI_ROPE_STORE after q/k/v: rope_store_token, when all blocks are in;
+ *   EPI_ROPE_STORE after q/k/v (one launch): each block rotates its own row pairs and appends
+ *              its k and v rows to the cache (rope_store_pair);
  *   EPI_SWIGLU after gate/up (one launch, gate's blocks then up's, MM_WARPS rows a block): per
- *              32 rows, when the 2 x 32 / MM_WARPS blocks of those rows are in;
- *   EPI_NORM after Wo and Wdown (x += ...): the next RMSNorm, when all blocks are in.
+ *              32 rows, the last to arrive of the 2 x 32 / MM_WARPS blocks of those rows;
+ *   EPI_NORM after Wo and Wdown (x += ...): the next RMSNorm, by the last block to arrive.
  * Arrival is the grid-synchronization pattern (each thread's writes fenced device-wide, block
  * barrier, one atomic per block, the last block fences again before reading); count holds one
  * counter per arrival group, zero between launches (the last arrival resets it). */
@@ -275,11 +298,17 @@ struct mm_epi {
     norm_args norm;
 };
 
-/* bx: the block's index within its matrix of the group. */
-__device__ void mm_epilogue(const mm_epi &e, uint32_t bx)
+/* gi, bx: the block's matrix in the group and its block index within it. */
+__device__ void mm_epilogue(const mm_epi &e, int gi, uint32_t bx)
 {
     __shared__ uint32_t last;
     uint32_t tid = threadIdx.y * blockDim.x + threadIdx.x, nthr = blockDim.x * blockDim.y;
+    if (e.kind == EPI_ROPE_STORE) {
+        __syncthreads(); /* the block's rows are written */
+        if (tid < MM_WARPS / 2)
+            rope_store_pair(e.rope, gi, bx * MM_WARPS + 2 * tid);
+        return;
+    }
     int sw = e.kind == EPI_SWIGLU;
     uint32_t c = sw ? bx * MM_WARPS / QK : 0;
     uint32_t expect = sw ? 2 * QK / MM_WARPS : gridDim.x * gridDim.y;
@@ -294,9 +323,7 @@ __device__ void mm_epilogue(const mm_epi &e, uint32_t bx)
     if (!last)
         return;
     __threadfence();
-    if (e.kind == EPI_ROPE_STORE)
-        rope_store_token(e.rope, 0, tid, nthr);
-    else if (e.kind == EPI_NORM)
+    if (e.kind == EPI_NORM)
         rmsnorm_row(e.norm, 0, tid, nthr);
     else if (threadIdx.y == 0)
         swiglu_block(e.sw, c, threadIdx.x);
@@ -414,7 +441,7 @@ __global__ void mmq_kernel(mm_group G, const int8_t *__restrict__ xqs,
     if (row < G.m[gi].rows)
         mmq_row<TYPE, NT>(G.m[gi], G.y[gi], row, xqs, xd, T, accumulate);
     if (NT == 1 && epi.kind != EPI_NONE)
-        mm_epilogue(epi, bx);
+        mm_epilogue(epi, gi, bx);
 }
 
 /* ---- quantized matrix x Q8_0 activations on int8 tensor cores (prefill) ------------------- */
@@ -603,7 +630,7 @@ __global__ void mmf_kernel(mm_group G, const float *__restrict__ x, uint32_t T, 
     if (row < G.m[gi].rows)
         mmf_row<F16, NT>(G.m[gi], G.y[gi], row, x, T, accumulate);
     if (NT == 1 && epi.kind != EPI_NONE)
-        mm_epilogue(epi, bx);
+        mm_epilogue(epi, gi, bx);
 }
 
 /* ---- embedding rows, attention ------------------------------------------------------------- */
