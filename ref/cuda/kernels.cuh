@@ -151,16 +151,26 @@ struct norm_args {
 };
 
 /* Row r of the RMSNorm. Sums in double per thread, then per warp, then over warps in order:
- * the same for every caller with the same thread count (ROW_THREADS). */
+ * the same for every caller with the same thread count (ROW_THREADS). One block does a whole
+ * row (a fused one runs in the last block of a launch), so its loads go NORM_BATCH at a time
+ * (independent loads in flight, one memory latency per batch instead of per element). */
 #define ROW_THREADS (32 * MM_WARPS)
+#define NORM_BATCH 8
 __device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32_t nthr)
 {
     __shared__ double part[32];
     const float *xr = a.x + (size_t)r * a.n;
     double ss = 0;
-    for (uint32_t i = tid; i < a.n; i += nthr) {
-        float v = __ldcg(xr + i);
-        ss += (double)(v * v);
+    for (uint32_t i0 = tid; i0 < a.n; i0 += NORM_BATCH * nthr) {
+        float v[NORM_BATCH];
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) {
+            uint32_t i = i0 + u * nthr;
+            v[u] = i < a.n ? __ldcg(xr + i) : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) /* past the end: + 0.0, exact */
+            ss += (double)(v[u] * v[u]);
     }
     for (int o = 16; o > 0; o >>= 1)
         ss += __shfl_xor_sync(0xffffffffu, ss, o);
@@ -175,13 +185,25 @@ __device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32
     }
     __syncthreads();
     float scale = 1.0f / sqrtf((float)(part[0] / (double)a.n) + a.eps);
-    uint32_t lane = tid % 32, nb = a.n / QK;
-    for (uint32_t b = tid / 32; b < nb; b += nthr / 32) { /* a warp per block */
-        uint32_t i = b * QK + lane;
-        size_t o = (size_t)r * a.n + i;
-        float v = __ldcg(xr + i) * scale * a.w[i];
-        a.out[o] = v;
-        quant_lane(v, a.qs + o, a.qd + (size_t)r * nb + b, lane);
+    uint32_t lane = tid % 32, nb = a.n / QK, nw = nthr / 32;
+    for (uint32_t b0 = tid / 32; b0 < nb; b0 += NORM_BATCH * nw) { /* a warp per block */
+        float v[NORM_BATCH], w[NORM_BATCH];
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) {
+            uint32_t b = b0 + u * nw;
+            v[u] = b < nb ? __ldcg(xr + b * QK + lane) : 0.0f;
+            w[u] = b < nb ? a.w[b * QK + lane] : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) {
+            uint32_t b = b0 + u * nw; /* the same for the whole warp */
+            if (b < nb) {
+                size_t o = (size_t)r * a.n + b * QK + lane;
+                float y = v[u] * scale * w[u];
+                a.out[o] = y;
+                quant_lane(y, a.qs + o, a.qd + (size_t)r * nb + b, lane);
+            }
+        }
     }
 }
 
