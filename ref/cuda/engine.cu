@@ -433,11 +433,12 @@ static int create(engine *e, const fl_llama *m)
 
     e->q_dim = hp->n_head * hp->head_dim;
     e->kv_dim = hp->n_head_kv * hp->head_dim;
-    e->att_smem = ((size_t)hp->head_dim + e->o.n_ctx) * sizeof(float);
+    e->att_smem = ATT_SMEM_FLOATS(hp->head_dim, e->o.n_ctx) * sizeof(float);
     if (e->att_smem + 256 > prop.sharedMemPerBlockOptin) /* + the kernel's static shared */
         return set_err(FLARE_EUNSUP, "context %u: the attention kernel keeps a score per position "
                        "in shared memory: at most %zu positions on %s", e->o.n_ctx,
-                       (prop.sharedMemPerBlockOptin - 256) / sizeof(float) - hp->head_dim,
+                       (prop.sharedMemPerBlockOptin - 256) / sizeof(float) -
+                           ATT_SMEM_FLOATS(hp->head_dim, 0),
                        prop.name);
     CK(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                             (int)e->att_smem));

@@ -418,8 +418,9 @@ Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
  * q/k/v, SwiGLU after gate/up by the last block of each 32 rows, RMSNorm after Wo and Wdown,
  * attention quantizing its output) against one launch a step (fuse 0): the same arithmetic, so
  * the same logits bit for bit on the emulator (a GPU may contract a multiply-add differently in
- * the two places: 1e-10 there), and both against the CPU engine. On a shape the presets lack:
- * head dim 32 (attention's output quantization needs a multiple of 32), GQA, 12 SwiGLU groups;
+ * the two places: 1e-10 there), and both against the CPU engine. On shapes the presets lack:
+ * head dim 32 (F16, Q5_0) and 64 (Q8_0, Q4_0): attention quantizes its output and sums v with
+ * warps over positions (a multiple of 32; 1 and 2 elements a lane), GQA, 12 SwiGLU groups;
  * the emulator's threads in a new random order every round, its blocks on 2 host threads, so
  * which block arrives last changes from launch to launch. */
 Test(cuda, fused_decode_equals_unfused, .timeout = 120)
@@ -432,7 +433,7 @@ Test(cuda, fused_decode_equals_unfused, .timeout = 120)
         cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
         mo.type = types[ti];
         mo.seed = 23;
-        mo.dim = 128;
+        mo.dim = types[ti] == FL_TYPE_Q8_0 || types[ti] == FL_TYPE_Q4_0 ? 256 : 128;
         mo.n_heads = 4;
         mo.n_kv_heads = 2;
         mo.ffn = 384;
