@@ -13,7 +13,8 @@
  * --check instead compares the engine with the CPU engine (ref/engine_cpu.h) on mkmodel's tiny,
  * stories15M and tinyllama presets (--presets LIST) for every weight type, as
  * tests/ref/test_engine_cuda.c does on the first two, and prints
- * one PASS/FAIL line per case (exit status 1 on a failure): the GPU check for a machine without
+ * one PASS/FAIL line per case (exit status 1 on a failure; the argmax may differ only at a
+ * near-tie, as in the tests): the GPU check for a machine without
  * Criterion (this program needs only libc and the CUDA driver); --peer PREFIX adds llama.cpp's
  * logits for stories15M-Q8_0 (../shared/testdata/llamacpp/stories15M-Q8_0 here).
  *
@@ -26,6 +27,7 @@
  * --no-mma: prompts through the dp4a kernels instead of int8 tensor cores.
  * --no-fuse: decode with one launch a step (10 a layer) instead of the steps fused into the
  * matrix products' launches (5 a layer; fl_cuda_opts.fuse): the launch overhead saved. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,22 +290,33 @@ static int check_case(const char *preset, uint32_t type, const char *tmp, uint32
         goto out;
     }
     double worst = 0;
-    int same = 0;
+    int same = 0, ties = 0;
     for (int s = 0; s < 8; s++) {
         const float *lc = fl_engine_logits(c), *lg = fl_cuda_engine_logits(g);
         double e = nmse(lg, lc, V);
         worst = e > worst ? e : worst;
-        int32_t tc = argmax(lc, V);
-        same += tc == argmax(lg, V);
+        int32_t tc = argmax(lc, V), tg = argmax(lg, V);
+        if (tc == tg) {
+            same++;
+        } else { /* a near-tie: the CPU's own gap between the two within 4 RMS differences */
+            double ss = 0;
+            for (uint32_t i = 0; i < V; i++)
+                ss += ((double)lg[i] - lc[i]) * ((double)lg[i] - lc[i]);
+            double gap = (double)lc[tc] - lc[tg], rms = sqrt(ss / V);
+            ties += gap <= 4 * rms;
+            if (gap > 4 * rms)
+                printf("     %-10s %-5s step %d: CUDA chose %d, CPU %d, CPU gap %.3g > 4 x RMS "
+                       "difference %.3g\n", preset, fl_type_name(type), s, tg, tc, gap, 4 * rms);
+        }
         if (fl_engine_eval(c, &tc, 1) || fl_cuda_engine_eval(g, &tc, 1)) {
             printf("FAIL %-10s %-5s step %d: %s\n", preset, fl_type_name(type), s,
                    flare_last_error());
             goto out;
         }
     }
-    fail = !(worst < tol) || same < 7; /* one near-tie allowed in 8 */
-    printf("%s %-10s %-5s worst logits NMSE %.3g (limit %.2g), same argmax %d/8\n",
-           fail ? "FAIL" : "PASS", preset, fl_type_name(type), worst, tol, same);
+    fail = !(worst < tol) || same + ties < 8;
+    printf("%s %-10s %-5s worst logits NMSE %.3g (limit %.2g), same argmax %d/8, near-ties %d\n",
+           fail ? "FAIL" : "PASS", preset, fl_type_name(type), worst, tol, same, ties);
 out:
     fflush(stdout);
     fl_cuda_engine_free(g);

@@ -13,6 +13,9 @@
  *   logits = Wout (rmsnorm(x[T-1]) * output_norm)
  * Matrices sharing an input (q/k/v, gate/up) and a type run as one launch; prompt chunks of
  * 8+ tokens with quantized weights run on int8 tensor cores (mmq_mma_kernel), else dp4a.
+ * A single token runs RoPE + cache, SwiGLU and the RMSNorms inside the launch of the matrix
+ * product before them (kernels.cuh: mm_epilogue), attention quantizes its own output: 5
+ * launches a layer instead of 10 (opts.fuse = 0: one a step).
  * Weights are uploaded once (cudaMalloc + cudaMemcpy, repacked to aligned arrays); a tied
  * output shares the embedding's copy. A single-token forward is captured once as a CUDA graph
  * and replayed (the token and position are read from device memory), which removes the launch
