@@ -1,0 +1,224 @@
+/* ref/cuda/steps.cuh: the per-token steps of the CUDA engine (RMSNorm, RoPE + cache append,
+ * SwiGLU) and the epilogue that fuses them into a single-token matrix product's launch.
+ * Included by kernels.cuh only (it needs its Q8_0 helpers; the matrix kernels need mm_epi). */
+#ifndef FLARE_REF_CUDA_STEPS_CUH
+#define FLARE_REF_CUDA_STEPS_CUH
+
+/* ---- per-token steps: a launch of their own, or fused into the end of the single-token
+ * matrix product before them (mm_epilogue). Each runs on a whole block of any shape (tid, nthr:
+ * the linear thread index and count, warps of 32 consecutive tids); activations another block
+ * of the same launch wrote are read through L2 (__ldcg). */
+
+/* out (T, n) = x (T, n) / rms(x) * w, quantized to Q8_0 into qs (T, n), qd (T, n/32) (the next
+ * matrix product's input); n a multiple of 32. */
+struct norm_args {
+    const float *x, *w;
+    float *out;
+    uint32_t n;
+    float eps;
+    int8_t *qs;
+    float *qd;
+};
+
+/* Row r of the RMSNorm. Sums in double per thread, then per warp, then over warps in order:
+ * the same for every caller with the same thread count (ROW_THREADS). One block does a whole
+ * row (a fused one runs in the last block of a launch), so its loads go NORM_BATCH at a time
+ * (independent loads in flight, one memory latency per batch instead of per element). */
+#define ROW_THREADS (32 * MM_WARPS)
+#define NORM_BATCH 8
+__device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32_t nthr)
+{
+    __shared__ double part[32];
+    const float *xr = a.x + (size_t)r * a.n;
+    double ss = 0;
+    for (uint32_t i0 = tid; i0 < a.n; i0 += NORM_BATCH * nthr) {
+        float v[NORM_BATCH];
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) {
+            uint32_t i = i0 + u * nthr;
+            v[u] = i < a.n ? __ldcg(xr + i) : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) /* past the end: + 0.0, exact */
+            ss += (double)(v[u] * v[u]);
+    }
+    for (int o = 16; o > 0; o >>= 1)
+        ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if (tid % 32 == 0)
+        part[tid / 32] = ss;
+    __syncthreads();
+    if (tid == 0) {
+        double s = 0;
+        for (uint32_t i = 0; i < nthr / 32; i++)
+            s += part[i];
+        part[0] = s;
+    }
+    __syncthreads();
+    float scale = 1.0f / sqrtf((float)(part[0] / (double)a.n) + a.eps);
+    uint32_t lane = tid % 32, nb = a.n / QK, nw = nthr / 32;
+    for (uint32_t b0 = tid / 32; b0 < nb; b0 += NORM_BATCH * nw) { /* a warp per block */
+        float v[NORM_BATCH], w[NORM_BATCH];
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) {
+            uint32_t b = b0 + u * nw;
+            v[u] = b < nb ? __ldcg(xr + b * QK + lane) : 0.0f;
+            w[u] = b < nb ? a.w[b * QK + lane] : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < NORM_BATCH; u++) {
+            uint32_t b = b0 + u * nw; /* the same for the whole warp */
+            if (b < nb) {
+                size_t o = (size_t)r * a.n + b * QK + lane;
+                float y = v[u] * scale * w[u];
+                a.out[o] = y;
+                quant_lane(y, a.qs + o, a.qd + (size_t)r * nb + b, lane);
+            }
+        }
+    }
+}
+
+/* grid (T), block ROW_THREADS. */
+__global__ void rmsnorm_kernel(norm_args a)
+{
+    rmsnorm_row(a, blockIdx.x, threadIdx.x, blockDim.x);
+}
+
+/* RoPE on q (n_head heads) and k (n_head_kv heads) with the cos/sin pairs of cs (n_ctx, n_rot),
+ * then k, v appended to this layer's fp16 caches kc, vc (n_ctx, kv_dim). */
+struct rope_args {
+    float *q, *k;
+    const float *v, *cs;
+    __half *kc, *vc;
+    const int32_t *pos0;
+    uint32_t n_head, n_head_kv, hd, n_rot;
+};
+
+/* Token t, at position pos0[0] + t. */
+__device__ void rope_store_token(const rope_args &a, uint32_t t, uint32_t tid, uint32_t nthr)
+{
+    uint32_t pos = (uint32_t)a.pos0[0] + t;
+    uint32_t q_dim = a.n_head * a.hd, kv_dim = a.n_head_kv * a.hd, half_rot = a.n_rot / 2;
+    const float *cs = a.cs + (size_t)pos * a.n_rot;
+    float *qt = a.q + (size_t)t * q_dim, *kt = a.k + (size_t)t * kv_dim;
+    uint32_t n_pairs = (a.n_head + a.n_head_kv) * half_rot;
+    for (uint32_t p = tid; p < n_pairs; p += nthr) {
+        uint32_t h = p / half_rot, i = 2 * (p % half_rot);
+        float *xh = h < a.n_head ? qt + (size_t)h * a.hd : kt + (size_t)(h - a.n_head) * a.hd;
+        float c = cs[i], s = cs[i + 1], x0 = __ldcg(xh + i), x1 = __ldcg(xh + i + 1);
+        xh[i] = x0 * c - x1 * s;
+        xh[i + 1] = x0 * s + x1 * c;
+    }
+    __syncthreads();
+    const float *vt = a.v + (size_t)t * kv_dim;
+    for (uint32_t i = tid; i < kv_dim; i += nthr) {
+        a.kc[(size_t)pos * kv_dim + i] = __float2half_rn(__ldcg(kt + i));
+        a.vc[(size_t)pos * kv_dim + i] = __float2half_rn(__ldcg(vt + i));
+    }
+}
+
+/* grid (T), any block size. */
+__global__ void rope_store_kernel(rope_args a)
+{
+    rope_store_token(a, blockIdx.x, threadIdx.x, blockDim.x);
+}
+
+/* The same for one token, rows r and r + 1 (r even) of matrix gi of the q/k/v launch (0 q,
+ * 1 k, 2 v) written by this block: a rotation pair never straddles a block when the head dim is a
+ * multiple of MM_WARPS, so RoPE and the cache append need no other block. */
+__device__ __forceinline__ void rope_store_pair(const rope_args &a, int gi, uint32_t r)
+{
+    uint32_t pos = (uint32_t)a.pos0[0], kv_dim = a.n_head_kv * a.hd, e = r % a.hd;
+    float *y = gi == 0 ? a.q : gi == 1 ? a.k : (float *)a.v;
+    float x0 = __ldcg(y + r), x1 = __ldcg(y + r + 1);
+    if (gi < 2 && e < a.n_rot) {
+        const float *cs = a.cs + (size_t)pos * a.n_rot + e;
+        float c = cs[0], s = cs[1], r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
+        x0 = r0;
+        x1 = r1;
+        y[r] = x0;
+        y[r + 1] = x1;
+    }
+    if (gi > 0) {
+        __half *cache = (gi == 1 ? a.kc : a.vc) + (size_t)pos * kv_dim + r;
+        cache[0] = __float2half_rn(x0);
+        cache[1] = __float2half_rn(x1);
+    }
+}
+
+/* g = silu(g) * u, and g quantized to Q8_0 into qs, qd (the down projection's input). */
+struct swiglu_args {
+    float *g;
+    const float *u;
+    int8_t *qs;
+    float *qd;
+};
+
+/* The 32 elements of block b: one warp, lane j element j. */
+__device__ __forceinline__ void swiglu_block(const swiglu_args &a, uint32_t b, uint32_t lane)
+{
+    size_t i = (size_t)b * QK + lane;
+    float g = __ldcg(a.g + i);
+    float v = g / (1.0f + expf(-g)) * __ldcg(a.u + i);
+    a.g[i] = v;
+    quant_lane(v, a.qs + i, a.qd + b, lane);
+}
+
+/* n_blocks * 32 elements, one warp per block; blockDim (32, MM_WARPS). */
+__global__ void swiglu_kernel(swiglu_args a, uint32_t n_blocks)
+{
+    uint32_t b = blockIdx.x * MM_WARPS + threadIdx.y;
+    if (b < n_blocks)
+        swiglu_block(a, b, threadIdx.x);
+}
+
+/* The step after a single-token matrix product, fused into its end, so a decode step needs no
+ * launch (and no launch gap) for it:
+ *   EPI_ROPE_STORE after q/k/v (one launch): each block rotates its own row pairs and appends
+ *              its k and v rows to the cache (rope_store_pair);
+ *   EPI_SWIGLU after gate/up (one launch, gate's blocks then up's, MM_WARPS rows a block): per
+ *              32 rows, the last to arrive of the 2 x 32 / MM_WARPS blocks of those rows;
+ *   EPI_NORM after Wo and Wdown (x += ...): the next RMSNorm, by the last block to arrive.
+ * Arrival is the grid-synchronization pattern (each thread's writes fenced device-wide, block
+ * barrier, one atomic per block, the last block fences again before reading); count holds one
+ * counter per arrival group, zero between launches (the last arrival resets it). */
+enum { EPI_NONE = 0, EPI_ROPE_STORE, EPI_SWIGLU, EPI_NORM };
+struct mm_epi {
+    int kind;
+    uint32_t *count;
+    rope_args rope;
+    swiglu_args sw;
+    norm_args norm;
+};
+
+/* gi, bx: the block's matrix in the group and its block index within it. */
+__device__ void mm_epilogue(const mm_epi &e, int gi, uint32_t bx)
+{
+    __shared__ uint32_t last;
+    uint32_t tid = threadIdx.y * blockDim.x + threadIdx.x, nthr = blockDim.x * blockDim.y;
+    if (e.kind == EPI_ROPE_STORE) {
+        __syncthreads(); /* the block's rows are written */
+        if (tid < MM_WARPS / 2)
+            rope_store_pair(e.rope, gi, bx * MM_WARPS + 2 * tid);
+        return;
+    }
+    int sw = e.kind == EPI_SWIGLU;
+    uint32_t c = sw ? bx * MM_WARPS / QK : 0;
+    uint32_t expect = sw ? 2 * QK / MM_WARPS : gridDim.x * gridDim.y;
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) {
+        last = atomicAdd(e.count + c, 1u) == expect - 1;
+        if (last)
+            atomicExch(e.count + c, 0u);
+    }
+    __syncthreads();
+    if (!last)
+        return;
+    __threadfence();
+    if (e.kind == EPI_NORM)
+        rmsnorm_row(e.norm, 0, tid, nthr);
+    else if (threadIdx.y == 0)
+        swiglu_block(e.sw, c, threadIdx.x);
+}
+
+#endif
