@@ -23,9 +23,11 @@ struct norm_args {
 /* Row r of the RMSNorm. Sums in double per thread, then per warp, then over warps in order:
  * the same for every caller with the same thread count (ROW_THREADS). One block does a whole
  * row (a fused one runs in the last block of a launch), so its loads go NORM_BATCH at a time
- * (independent loads in flight, one memory latency per batch instead of per element). */
+ * (independent loads in flight, one memory latency per batch instead of per element). 4, not
+ * more: fused into the decode matrix kernels, 8 raised them from 40-44 to 48 registers a thread
+ * (nvcc -Xptxas -v), 10 blocks of 128 threads an SM instead of 12, fewer weight loads in flight. */
 #define ROW_THREADS (32 * MM_WARPS)
-#define NORM_BATCH 8
+#define NORM_BATCH 4
 __device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32_t nthr)
 {
     __shared__ double part[32];
