@@ -281,7 +281,7 @@ QMM_HW     := hw/qmatmul_core.v $(sort $(wildcard hw/qmm_*.v)) hw/axi_rd_stream.
               hw/axi_wr_words.v hw/q8_quant32.v hw/q8_rne_clamp.v hw/qblock_decode.v \
               hw/qblock_dot.v hw/q8_mac32.v $(sort $(wildcard hw/fp/*.v))
 QMM_C      := $(OBJ)/hls/qmatmul.o $(OBJ)/hls/native.o $(OBJ)/common/error.o
-$(SIM)/qmatmul_w%/Vtb: $(QMM_HW) $(HW_REGS) sim/tb_qmatmul.cpp sim/tb_qmatmul_host.h $(AXI_MEM_SRC) $(QMM_C)
+$(SIM)/qmatmul_w%/Vtb: $(QMM_HW) $(HW_REGS) sim/tb_qmatmul.cpp sim/tb_qmatmul_host.h sim/tb_qmatmul_perf.h $(AXI_MEM_SRC) $(QMM_C)
 	@mkdir -p $(SIM)
 	$(call VL_BUILD,-DTB_DATA_W=$*,qmatmul_core,qmatmul_w$*) -GDATA_W=$* $(if $(filter 64,$*),-GWAYS=4) $(QMM_HW) \
 	    $(CURDIR)/sim/tb_qmatmul.cpp $(CURDIR)/sim/axi_mem.cpp $(abspath $(QMM_C)) \
@@ -289,7 +289,7 @@ $(SIM)/qmatmul_w%/Vtb: $(QMM_HW) $(HW_REGS) sim/tb_qmatmul.cpp sim/tb_qmatmul_ho
 
 # The same against the kernel top (register file + datapath), driven through s_axi_control.
 $(SIM)/qmatmul_rtl/Vtb: hw/qmatmul_rtl.v hw/qmatmul_ctrl.v hw/axil_ctrl.v $(QMM_HW) $(HW_REGS) \
-    sim/tb_qmatmul.cpp sim/tb_qmatmul_host.h $(AXI_MEM_SRC) $(QMM_C) include/flare/kernels.h
+    sim/tb_qmatmul.cpp sim/tb_qmatmul_host.h sim/tb_qmatmul_perf.h $(AXI_MEM_SRC) $(QMM_C) include/flare/kernels.h
 	@mkdir -p $(SIM)
 	$(call VL_BUILD,-DTB_DATA_W=512 -DTB_KERNEL_TOP,qmatmul_rtl) hw/qmatmul_rtl.v hw/qmatmul_ctrl.v \
 	    hw/axil_ctrl.v $(QMM_HW) $(CURDIR)/sim/tb_qmatmul.cpp $(CURDIR)/sim/axi_mem.cpp \
