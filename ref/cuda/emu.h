@@ -154,16 +154,13 @@ inline T __ldg(const T *p)
     return v;
 }
 
-/* A load through L2 (ld.global.cg): the same checks as __ldg; atomic, since another block of
- * the launch (another host thread) wrote the value before its arrival (mm_epilogue). */
+/* A load through L2 (ld.global.cg), which a GPU needs for what another block of the running
+ * launch wrote (mm_epilogue); here memory is coherent, so it is __ldg's load and checks. Such a
+ * value was written before the writer's atomicAdd, and read after the reader's: ordered. */
 template <typename T>
 inline T __ldcg(const T *p)
 {
-    if ((uintptr_t)p % alignof(T))
-        flcu_emu::fault(716 /* cudaErrorMisalignedAddress */, "misaligned load");
-    T v;
-    __atomic_load(p, &v, __ATOMIC_RELAXED);
-    return v;
+    return __ldg(p);
 }
 
 /* Device-scope atomics and fence: blocks of a launch run on several host threads. */

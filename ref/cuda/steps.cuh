@@ -20,29 +20,36 @@ struct norm_args {
     float *qd;
 };
 
-/* Row r of the RMSNorm. Sums in double per thread, then per warp, then over warps in order:
- * the same for every caller with the same thread count (ROW_THREADS). One block does a whole
- * row (a fused one runs in the last block of a launch), so its loads go NORM_BATCH at a time
- * (independent loads in flight, one memory latency per batch instead of per element). 4, not
- * more: fused into the decode matrix kernels, 8 raised them from 40-44 to 48 registers a thread
- * (nvcc -Xptxas -v), 10 blocks of 128 threads an SM instead of 12, fewer weight loads in flight. */
+/* Row r of the RMSNorm. One block does a whole row (a fused one in the last block of a launch),
+ * so the row is a chain of memory latencies, not of bandwidth: it is read as float4s, NORM_VEC
+ * in flight per thread, and quantized a warp 4 blocks at a time (a lane 4 elements, 8 lanes a
+ * block, the block's absmax over those 8 lanes: 3 shuffles, not 5 per block). Sums in double per
+ * thread, then per warp, then over warps in order: the same for every caller with the same
+ * thread count (ROW_THREADS). No more loads in flight than that: this code is in the decode
+ * matrix kernels too, which stay at 40 registers a thread so (nvcc -Xptxas -v; 8 float4s of x,
+ * or 2 chunks of the second pass, took them to 44-48: 10 blocks of 128 threads an SM, not 12). */
 #define ROW_THREADS (32 * MM_WARPS)
-#define NORM_BATCH 4
+#define NORM_VEC 4
 __device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32_t nthr)
 {
     __shared__ double part[32];
-    const float *xr = a.x + (size_t)r * a.n;
+    const float4 *x4 = (const float4 *)(a.x + (size_t)r * a.n), *w4 = (const float4 *)a.w;
+    uint32_t n4 = a.n / 4;
     double ss = 0;
-    for (uint32_t i0 = tid; i0 < a.n; i0 += NORM_BATCH * nthr) {
-        float v[NORM_BATCH];
+    for (uint32_t i0 = tid; i0 < n4; i0 += NORM_VEC * nthr) {
+        float4 v[NORM_VEC];
 #pragma unroll
-        for (int u = 0; u < NORM_BATCH; u++) {
+        for (int u = 0; u < NORM_VEC; u++) {
             uint32_t i = i0 + u * nthr;
-            v[u] = i < a.n ? __ldcg(xr + i) : 0.0f;
+            v[u] = i < n4 ? __ldcg(x4 + i) : float4{0.0f, 0.0f, 0.0f, 0.0f};
         }
 #pragma unroll
-        for (int u = 0; u < NORM_BATCH; u++) /* past the end: + 0.0, exact */
-            ss += (double)(v[u] * v[u]);
+        for (int u = 0; u < NORM_VEC; u++) { /* past the end: + 0.0, exact */
+            ss += (double)(v[u].x * v[u].x);
+            ss += (double)(v[u].y * v[u].y);
+            ss += (double)(v[u].z * v[u].z);
+            ss += (double)(v[u].w * v[u].w);
+        }
     }
     for (int o = 16; o > 0; o >>= 1)
         ss += __shfl_xor_sync(0xffffffffu, ss, o);
@@ -57,24 +64,32 @@ __device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32
     }
     __syncthreads();
     float scale = 1.0f / sqrtf((float)(part[0] / (double)a.n) + a.eps);
-    uint32_t lane = tid % 32, nb = a.n / QK, nw = nthr / 32;
-    for (uint32_t b0 = tid / 32; b0 < nb; b0 += NORM_BATCH * nw) { /* a warp per block */
-        float v[NORM_BATCH], w[NORM_BATCH];
-#pragma unroll
-        for (int u = 0; u < NORM_BATCH; u++) {
-            uint32_t b = b0 + u * nw;
-            v[u] = b < nb ? __ldcg(xr + b * QK + lane) : 0.0f;
-            w[u] = b < nb ? a.w[b * QK + lane] : 0.0f;
+    /* chunk c: elements 128c..128c+127, blocks 4c..4c+3; lane l: elements 128c + 4l.., block
+     * 4c + l / 8 */
+    uint32_t lane = tid % 32, nb = a.n / QK, n_chunks = (nb + 3) / 4;
+    for (uint32_t c = tid / 32; c < n_chunks; c += nthr / 32) {
+        uint32_t b = 4 * c + lane / 8, i = 32 * c + lane;
+        float4 v = {0.0f, 0.0f, 0.0f, 0.0f}, w = v;
+        if (b < nb) {
+            v = __ldcg(x4 + i);
+            w = w4[i];
         }
-#pragma unroll
-        for (int u = 0; u < NORM_BATCH; u++) {
-            uint32_t b = b0 + u * nw; /* the same for the whole warp */
-            if (b < nb) {
-                size_t o = (size_t)r * a.n + b * QK + lane;
-                float y = v[u] * scale * w[u];
-                a.out[o] = y;
-                quant_lane(y, a.qs + o, a.qd + (size_t)r * nb + b, lane);
-            }
+        float y[4] = {v.x * scale * w.x, v.y * scale * w.y, v.z * scale * w.z, v.w * scale * w.w};
+        /* exactly quant_lane's arithmetic, the block's 32 values on 8 lanes */
+        float amax = fmaxf(fmaxf(fabsf(y[0]), fabsf(y[1])), fmaxf(fabsf(y[2]), fabsf(y[3])));
+        for (int o = 4; o > 0; o >>= 1)
+            amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+        float dd = amax / 127.0f;
+        float id = dd != 0.0f ? 1.0f / dd : 0.0f;
+        if (b < nb) {
+            size_t o = (size_t)r * a.n + 4 * (size_t)i;
+            uint32_t packed = 0;
+            for (int k = 0; k < 4; k++)
+                packed |= (uint32_t)(uint8_t)(int8_t)roundf(y[k] * id) << (8 * k);
+            *(float4 *)(a.out + o) = float4{y[0], y[1], y[2], y[3]};
+            *(uint32_t *)(a.qs + o) = packed;
+            if (lane % 8 == 0)
+                a.qd[(size_t)r * nb + b] = __half2float(__float2half_rn(dd));
         }
     }
 }
