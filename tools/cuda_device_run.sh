@@ -8,6 +8,11 @@
 #   device run, carry ["build/gpu/bench_cuda", "build/gpu/libflare_cuda.so", "build/gpu/peer"]:
 #       tools/cuda_device_run.sh check      # correctness: tiny, stories15M, tinyllama x 5 types
 #       tools/cuda_device_run.sh bench      # speed: tinyllama, llama2-7b x Q4_0, Q8_0
+#       tools/cuda_device_run.sh sanitize   # compute-sanitizer memcheck, racecheck, synccheck
+#       tools/cuda_device_run.sh profile    # ncu: time per kernel of two TinyLlama decode steps
+# (the machine runs Firecracker, where KINDS.md saw ncu and compute-sanitizer work; the emulator
+# cannot show what these do: out-of-bounds device accesses, shared-memory races, barrier misuse,
+# and where a decode step's time goes)
 #
 # Each step's output goes to $OUT/<step>.txt (the device tool brings $OUT back) and to stdout.
 # Exit status: that of the last failing step.
@@ -44,9 +49,21 @@ bench | all)
     # decode with one launch a step: what the fused steps save (prefill is the same path)
     step bench_no_fuse "$B/bench_cuda" --no-fuse --prefill 64
     ;;
+sanitize)
+    for tool in memcheck racecheck synccheck; do
+        step "sanitize_$tool" compute-sanitizer --tool "$tool" --error-exitcode 3 \
+            "$B/bench_cuda" --check --presets tiny,stories15M
+    done
+    ;;
+profile)
+    # skip the load (45 launches) and the first forwards; 226 launches = 2 decode steps of 113
+    step profile_decode ncu --clock-control none --print-summary per-kernel \
+        --launch-skip 700 --launch-count 226 \
+        "$B/bench_cuda" --model tinyllama --type q4_0 --decode 16 --prefill 16
+    ;;
 check) ;;
 *)
-    echo "usage: $0 [check|bench|all]" >&2
+    echo "usage: $0 [check|bench|all|sanitize|profile]" >&2
     exit 2
     ;;
 esac
