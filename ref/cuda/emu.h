@@ -82,6 +82,21 @@ inline float2 __half22float2(__half2 h)
     return float2{__half2float(h.x), __half2float(h.y)};
 }
 
+/* Single operations rounded to nearest (on a GPU: never contracted into a multiply-add; this
+ * emulator's builds have no FMA instructions to contract into). */
+inline float __fmul_rn(float a, float b)
+{
+    return a * b;
+}
+inline float __fadd_rn(float a, float b)
+{
+    return a + b;
+}
+inline float __fsub_rn(float a, float b)
+{
+    return a - b;
+}
+
 inline unsigned min(unsigned a, unsigned b)
 {
     return a < b ? a : b;

@@ -110,6 +110,17 @@ struct rope_args {
     uint32_t n_head, n_head_kv, hd, n_rot;
 };
 
+/* (x0, x1) rotated by the angle whose cos, sin are c, s: the CPU engine's x0 c - x1 s,
+ * x0 s + x1 c, rounded after every operation as there (the _rn intrinsics are never contracted
+ * into fused multiply-adds, so both callers below round alike). */
+__device__ __forceinline__ void rope_rotate(float *x0, float *x1, float c, float s)
+{
+    float r0 = __fsub_rn(__fmul_rn(*x0, c), __fmul_rn(*x1, s));
+    float r1 = __fadd_rn(__fmul_rn(*x0, s), __fmul_rn(*x1, c));
+    *x0 = r0;
+    *x1 = r1;
+}
+
 /* Token t, at position pos0[0] + t. */
 __device__ void rope_store_token(const rope_args &a, uint32_t t, uint32_t tid, uint32_t nthr)
 {
@@ -121,9 +132,10 @@ __device__ void rope_store_token(const rope_args &a, uint32_t t, uint32_t tid, u
     for (uint32_t p = tid; p < n_pairs; p += nthr) {
         uint32_t h = p / half_rot, i = 2 * (p % half_rot);
         float *xh = h < a.n_head ? qt + (size_t)h * a.hd : kt + (size_t)(h - a.n_head) * a.hd;
-        float c = cs[i], s = cs[i + 1], x0 = __ldcg(xh + i), x1 = __ldcg(xh + i + 1);
-        xh[i] = x0 * c - x1 * s;
-        xh[i + 1] = x0 * s + x1 * c;
+        float x0 = __ldcg(xh + i), x1 = __ldcg(xh + i + 1);
+        rope_rotate(&x0, &x1, cs[i], cs[i + 1]);
+        xh[i] = x0;
+        xh[i + 1] = x1;
     }
     __syncthreads();
     const float *vt = a.v + (size_t)t * kv_dim;
@@ -149,9 +161,7 @@ __device__ __forceinline__ void rope_store_pair(const rope_args &a, int gi, uint
     float x0 = __ldcg(y + r), x1 = __ldcg(y + r + 1);
     if (gi < 2 && e < a.n_rot) {
         const float *cs = a.cs + (size_t)pos * a.n_rot + e;
-        float c = cs[0], s = cs[1], r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
-        x0 = r0;
-        x1 = r1;
+        rope_rotate(&x0, &x1, cs[0], cs[1]);
         y[r] = x0;
         y[r + 1] = x1;
     }
