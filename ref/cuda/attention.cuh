@@ -40,10 +40,62 @@ __global__ void dequant_rows_kernel(dmat m, const int32_t *__restrict__ ids,
         out[(size_t)r * m.k + j] = dequant_elem(m, row, j);
 }
 
-#define ATT_THREADS 128
+#define ATT_THREADS 256
 #define ATT_WARPS (ATT_THREADS / 32)
-#define ATT_VB 4 /* positions a warp takes per pass of the weighted sum of v */
-#define ATT_VE 8 /* at most this many elements a lane in that sum: head dim <= 256 */
+/* Positions a warp takes per pass of the weighted sum of v: 8, or 4 when a lane's share of a
+ * row is 16 bytes (head dim 256): 16 registers of loads in flight either way (the kernel stays
+ * at 64 registers, no spills; 8 int4s took it to 78). */
+#define ATT_VB(E) ((E) == 8 ? 4 : 8)
+
+/* E consecutive halves as one load: what a lane takes of a V row when the head dim is 32 E. */
+template <int E>
+struct hvec;
+template <>
+struct hvec<1> {
+    typedef __half T;
+};
+template <>
+struct hvec<2> {
+    typedef __half2 T;
+};
+template <>
+struct hvec<4> {
+    typedef int2 T;
+};
+template <>
+struct hvec<8> {
+    typedef int4 T;
+};
+
+/* acc[e] = sum over this warp's positions p (warp, warp + ATT_WARPS, ...) of sc[p] times element
+ * e of vb's row p (vb: the lane's first element of position 0; rows kv_dim apart), in position
+ * order; ATT_VB(E) rows in flight a warp, each one vector load a lane. */
+template <int E>
+__device__ __forceinline__ void att_v_sum(const __half *vb, const float *sc, uint32_t n_kv,
+                                          uint32_t kv_dim, uint32_t warp, float *acc)
+{
+    typedef typename hvec<E>::T V;
+    for (uint32_t p0 = warp; p0 < n_kv; p0 += ATT_WARPS * ATT_VB(E)) {
+        V raw[ATT_VB(E)];
+#pragma unroll
+        for (int u = 0; u < ATT_VB(E); u++) {
+            uint32_t p = p0 + u * ATT_WARPS;
+            if (p < n_kv)
+                raw[u] = __ldg((const V *)(vb + (size_t)p * kv_dim));
+        }
+#pragma unroll
+        for (int u = 0; u < ATT_VB(E); u++) {
+            uint32_t p = p0 + u * ATT_WARPS;
+            if (p < n_kv) {
+                float w = sc[p];
+                const __half *h = (const __half *)&raw[u];
+#pragma unroll
+                for (int e = 0; e < E; e++)
+                    acc[e] += w * __half2float(h[e]);
+            }
+        }
+    }
+}
 
 /* Dynamic shared memory of attention_kernel in floats: q, the warps' partial sums of v, a score
  * per position. */
@@ -54,9 +106,11 @@ __global__ void dequant_rows_kernel(dmat m, const int32_t *__restrict__ ids,
  * grid (n_head, T), block ATT_THREADS, dynamic shared memory ATT_SMEM_FLOATS(hd, n_ctx).
  * One block does a whole (token, head): in decode that is a chain of dependent memory reads, so
  * the loads are arranged to be independent and many in flight: scores one thread per position
- * (its K row as int4s, head dim a multiple of 8), the weighted sum of v with warps over
- * positions, ATT_VB at a time, lanes over elements (head dim a multiple of 32), combined in
- * shared memory. Other head dims take one warp per position and one thread per element. */
+ * (its K row as int4s, head dim a multiple of 8), the weighted sum of v with the 8 warps over
+ * positions, 8 at a time (4 for head dim 256), lanes over elements (one vector load of head
+ * dim / 32 halves; head dims 32, 64, 128, 256), combined in shared memory: a pass covers 64
+ * positions. Other head
+ * dims take one warp per position and one thread per element. */
 __global__ void attention_kernel(const float *__restrict__ q, const __half *__restrict__ kc,
                                  const __half *__restrict__ vc, float *__restrict__ out,
                                  const int32_t *__restrict__ pos0, uint32_t n_head, uint32_t group,
@@ -137,29 +191,20 @@ __global__ void attention_kernel(const float *__restrict__ q, const __half *__re
     __syncthreads();
 
     // weighted sum of v; thread i then owns output element i (a warp a 32-element block)
-    if (hd % 32 == 0 && hd <= 32 * ATT_VE) {
-        uint32_t E = hd / 32;
-        float acc[ATT_VE];
-#pragma unroll
-        for (int e = 0; e < ATT_VE; e++)
-            acc[e] = 0.0f;
+    uint32_t E = hd / 32;
+    if (hd % 32 == 0 && (E == 1 || E == 2 || E == 4 || E == 8)) {
+        float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
         const __half *vb = vc + (size_t)g * hd + lane * E;
-        for (uint32_t p0 = warp; p0 < n_kv; p0 += ATT_WARPS * ATT_VB) {
+        if (E == 1)
+            att_v_sum<1>(vb, sc, n_kv, kv_dim, warp, acc);
+        else if (E == 2)
+            att_v_sum<2>(vb, sc, n_kv, kv_dim, warp, acc);
+        else if (E == 4)
+            att_v_sum<4>(vb, sc, n_kv, kv_dim, warp, acc);
+        else
+            att_v_sum<8>(vb, sc, n_kv, kv_dim, warp, acc);
 #pragma unroll
-            for (int u = 0; u < ATT_VB; u++) {
-                uint32_t p = p0 + u * ATT_WARPS;
-                if (p < n_kv) {
-                    float w = sc[p];
-                    const __half *vp = vb + (size_t)p * kv_dim;
-#pragma unroll
-                    for (int e = 0; e < ATT_VE; e++)
-                        if ((uint32_t)e < E)
-                            acc[e] += w * __half2float(vp[e]);
-                }
-            }
-        }
-#pragma unroll
-        for (int e = 0; e < ATT_VE; e++)
+        for (int e = 0; e < 8; e++)
             if ((uint32_t)e < E)
                 vpart[warp * hd + lane * E + e] = acc[e];
         __syncthreads();

@@ -419,9 +419,9 @@ Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
  * attention quantizing its output) against one launch a step (fuse 0): the same arithmetic (the
  * one step written twice, RoPE, rounds through rope_rotate's _rn intrinsics in both), so the
  * same logits bit for bit on the emulator; on a GPU, not run yet, NMSE 1e-10 is allowed, and
- * both against the CPU engine. On shapes the presets lack:
- * head dim 32 (F16, Q5_0) and 64 (Q8_0, Q4_0): attention quantizes its output and sums v with
- * warps over positions (a multiple of 32; 1 and 2 elements a lane), GQA, 12 SwiGLU groups;
+ * both against the CPU engine. On shapes the presets lack: head dim 32 (F16), 64 (Q8_0), 128
+ * (Q5_0) and 256 (Q4_0), where attention quantizes its output and sums v with warps over
+ * positions (1, 2, 4, 8 elements a lane, one vector load each), GQA, 12 SwiGLU groups;
  * the emulator's threads in a new random order every round, its blocks on 2 host threads, so
  * which block arrives last changes from launch to launch. */
 Test(cuda, fused_decode_equals_unfused, .timeout = 120)
@@ -434,9 +434,10 @@ Test(cuda, fused_decode_equals_unfused, .timeout = 120)
         cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
         mo.type = types[ti];
         mo.seed = 23;
-        mo.dim = types[ti] == FL_TYPE_Q8_0 || types[ti] == FL_TYPE_Q4_0 ? 256 : 128;
-        mo.n_heads = 4;
-        mo.n_kv_heads = 2;
+        static const uint32_t dims[4][3] = {{128, 4, 2}, {256, 4, 2}, {512, 4, 2}, {512, 2, 1}};
+        mo.dim = dims[ti][0];
+        mo.n_heads = dims[ti][1];
+        mo.n_kv_heads = dims[ti][2];
         mo.ffn = 384;
         mo.n_layers = 3;
         mo.n_threads = 1;
