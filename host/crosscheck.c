@@ -418,21 +418,35 @@ static void compare_hidden(fl_xcheck *c, uint32_t T)
     }
 }
 
+int fl_xcheck_top1(const float *ref, const float *dev, uint32_t n, double tie_factor,
+                   int32_t *top_ref, int32_t *top_dev, double *gap, double *limit)
+{
+    uint32_t tr = 0, tg = 0;
+    double e2 = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (ref[i] > ref[tr])
+            tr = i;
+        if (dev[i] > dev[tg])
+            tg = i;
+        e2 += ((double)dev[i] - ref[i]) * ((double)dev[i] - ref[i]);
+    }
+    double g = (double)ref[tr] - ref[tg], lim = tie_factor * sqrt(n ? e2 / n : 0.0);
+    *top_ref = (int32_t)tr;
+    *top_dev = (int32_t)tg;
+    if (gap)
+        *gap = g;
+    if (limit)
+        *limit = lim;
+    return tr == tg ? 1 : g <= lim ? 2 : 0;
+}
+
 static void compare_logits(fl_xcheck *c, uint32_t pos)
 {
     uint32_t nv = c->m->hp.n_vocab;
     const float *r = c->ref.logits(c->ref.engine), *g = dev_logits(c);
-    double e = nmse(g, r, nv, NULL);
-    uint32_t tr = 0, tg = 0;
-    double e2 = 0;
-    for (uint32_t i = 0; i < nv; i++) {
-        if (r[i] > r[tr])
-            tr = i;
-        if (g[i] > g[tg])
-            tg = i;
-        e2 += ((double)g[i] - r[i]) * ((double)g[i] - r[i]);
-    }
-    int agree = tr == tg ? 1 : ((double)r[tr] - r[tg] <= c->o.tie_factor * sqrt(e2 / nv) ? 2 : 0);
+    double e = nmse(g, r, nv, NULL), gap = 0, limit = 0;
+    int32_t tr = 0, tg = 0;
+    int agree = fl_xcheck_top1(r, g, nv, c->o.tie_factor, &tr, &tg, &gap, &limit);
     if (c->n_rows == c->cap_rows) {
         uint32_t cap = c->cap_rows ? 2 * c->cap_rows : 64;
         tok_row *p = realloc(c->rows, sizeof *p * cap);
@@ -441,14 +455,13 @@ static void compare_logits(fl_xcheck *c, uint32_t pos)
         c->rows = p;
         c->cap_rows = cap;
     }
-    c->rows[c->n_rows++] = (tok_row){c->seq, pos, e, (int32_t)tr, (int32_t)tg, agree};
+    c->rows[c->n_rows++] = (tok_row){c->seq, pos, e, tr, tg, agree};
     uint32_t save = c->pos;
     c->pos = pos;
     if (!(e <= thr_logits(c)))
         fail(c, (int)c->L, "output", "logits NMSE", e, thr_logits(c));
     else if (!agree)
-        fail(c, (int)c->L, "output", "top-1 disagrees; reference logit gap", (double)r[tr] - r[tg],
-             c->o.tie_factor * sqrt(e2 / nv));
+        fail(c, (int)c->L, "output", "top-1 disagrees; reference logit gap", gap, limit);
     c->pos = save;
 }
 

@@ -60,6 +60,13 @@ void fl_xref_cuda(fl_xref *r, fl_cuda_engine *e);
 
 void fl_xcheck_default_opts(fl_xcheck_opts *o);
 
+/* Top-1 agreement of `dev` with `ref` (n logits each): 1 the same token, 2 a near-tie (ref's own
+ * logit gap between its token and dev's is at most tie_factor x the RMS difference of the two
+ * rows), 0 a disagreement. *top_ref, *top_dev get the two tokens; *gap, *limit (either may be
+ * NULL) that gap and tie_factor x RMS. The rule of the check below, for other comparisons too. */
+int fl_xcheck_top1(const float *ref, const float *dev, uint32_t n, double tie_factor,
+                   int32_t *top_ref, int32_t *top_dev, double *gap, double *limit);
+
 /* Borrow both engines (same model `m`) and install hooks on them (removed by fl_xcheck_free).
  * Both should start at the same position (fl_xcheck_reset makes sure). */
 int fl_xcheck_new(fl_xcheck **out, const fl_llama *m, fl_engine *ref, fl_sched *dev,

@@ -27,7 +27,6 @@
  * --no-mma: prompts through the dp4a kernels instead of int8 tensor cores.
  * --no-fuse: decode with one launch a step (10 a layer) instead of the steps fused into the
  * matrix products' launches (5 a layer; fl_cuda_opts.fuse): the launch overhead saved. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +37,7 @@
 #include "flare/error.h"
 #include "flare/fp16.h"
 #include "flare/ggml.h"
+#include "host/crosscheck.h"
 #include "host/mkmodel.h"
 #include "host/model.h"
 #include "ref/engine_cpu.h"
@@ -295,19 +295,14 @@ static int check_case(const char *preset, uint32_t type, const char *tmp, uint32
         const float *lc = fl_engine_logits(c), *lg = fl_cuda_engine_logits(g);
         double e = nmse(lg, lc, V);
         worst = e > worst ? e : worst;
-        int32_t tc = argmax(lc, V), tg = argmax(lg, V);
-        if (tc == tg) {
-            same++;
-        } else { /* a near-tie: the CPU's own gap between the two within 4 RMS differences */
-            double ss = 0;
-            for (uint32_t i = 0; i < V; i++)
-                ss += ((double)lg[i] - lc[i]) * ((double)lg[i] - lc[i]);
-            double gap = (double)lc[tc] - lc[tg], rms = sqrt(ss / V);
-            ties += gap <= 4 * rms;
-            if (gap > 4 * rms)
-                printf("     %-10s %-5s step %d: CUDA chose %d, CPU %d, CPU gap %.3g > 4 x RMS "
-                       "difference %.3g\n", preset, fl_type_name(type), s, tg, tc, gap, 4 * rms);
-        }
+        int32_t tc, tg;
+        double gap, limit; /* a near-tie: the CPU's own gap between the two within 4 RMS */
+        int agree = fl_xcheck_top1(lc, lg, V, 4.0, &tc, &tg, &gap, &limit);
+        same += agree == 1;
+        ties += agree == 2;
+        if (!agree)
+            printf("     %-10s %-5s step %d: CUDA chose %d, CPU %d, CPU gap %.3g > 4 x RMS "
+                   "difference %.3g\n", preset, fl_type_name(type), s, tg, tc, gap, limit);
         if (fl_engine_eval(c, &tc, 1) || fl_cuda_engine_eval(g, &tc, 1)) {
             printf("FAIL %-10s %-5s step %d: %s\n", preset, fl_type_name(type), s,
                    flare_last_error());

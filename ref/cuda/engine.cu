@@ -245,6 +245,7 @@ static int matmul(engine *e, int n, const dmat *const *w, float *const *y, const
     if (need_q && !x_q)
         quantize(e, x, T, w[0]->k);
     const q8buf &xq = x_q ? *x_q : e->xq;
+    mm_epi none = epi_of(e, EPI_NONE);
     for (int i = 0; i < n;) {
         mm_kind k = kind_of(e, w[i], T);
         int type = w[i]->type;
@@ -258,7 +259,6 @@ static int matmul(engine *e, int n, const dmat *const *w, float *const *y, const
             G.blk_end[G.n++] = blocks;
             i++;
         }
-        mm_epi none = epi_of(e, EPI_NONE);
         const mm_epi *ep = i == n && epi && (k == MM_DP4A_1 || k == MM_F_1) ? epi : &none;
         launch_group(e, k, type, G, blocks, x, xq, T, acc, *ep);
         if (ep != &none)
@@ -280,7 +280,6 @@ static int forward_launch(engine *e, uint32_t T)
     const int32_t *pos0 = e->io_d, *ids = e->io_d + 1;
     size_t layer_kv = (size_t)e->o.n_ctx * e->kv_dim;
     int fuse = T == 1 && e->o.fuse;
-    dim3 rows(T), row_threads(ROW_THREADS);
     /* xn = rmsnorm(x) * norm weights l, and Q8_0 of it (the next product's input) */
     norm_args norm = {e->x, e->norms, e->xn, d, hp->rms_eps, e->xq.qs, e->xq.d};
     mm_epi ep_norm = epi_of(e, EPI_NORM), ep_rope = epi_of(e, EPI_ROPE_STORE);
@@ -288,7 +287,7 @@ static int forward_launch(engine *e, uint32_t T)
     ep_sw.sw = {e->hb, e->hb2, e->hq.qs, e->hq.d};
 
     launch(dequant_rows_kernel, T, 256, 0, e->st, e->tok_embd, ids, e->x);
-    launch(rmsnorm_kernel, rows, row_threads, 0, e->st, norm);
+    launch(rmsnorm_kernel, T, ROW_THREADS, 0, e->st, norm);
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const dlayer *ly = &e->layers[l];
         // q, k, v projections of xn; rope on q and k, append k, v to the cache
@@ -312,7 +311,7 @@ static int forward_launch(engine *e, uint32_t T)
         const dmat *wo = &ly->wo;
         if (!matmul(e, 1, &wo, &e->x, e->att, T, 1, att_q ? &e->xq : NULL,
                     fuse ? &ep_norm : NULL))
-            launch(rmsnorm_kernel, rows, row_threads, 0, e->st, norm);
+            launch(rmsnorm_kernel, T, ROW_THREADS, 0, e->st, norm);
         // feed-forward: h = silu(Wgate xn) * Wup xn; x += Wdown h
         const dmat *gu[2] = {&ly->w_gate, &ly->w_up};
         float *gu_out[2] = {e->hb, e->hb2};
@@ -329,7 +328,7 @@ static int forward_launch(engine *e, uint32_t T)
         ep_norm.norm = norm;
         const dmat *wd = &ly->w_down;
         if (!matmul(e, 1, &wd, &e->x, e->hb, T, 1, &e->hq, fuse ? &ep_norm : NULL))
-            launch(rmsnorm_kernel, last ? 1 : T, row_threads, 0, e->st, norm);
+            launch(rmsnorm_kernel, last ? 1 : T, ROW_THREADS, 0, e->st, norm);
         if (e->hook) {
             CK(cudaMemcpyAsync(e->hook_x, e->x, (size_t)T * d * sizeof(float),
                                cudaMemcpyDeviceToHost, e->st));

@@ -111,16 +111,23 @@ __device__ __forceinline__ float warp_max(float v)
 
 /* ---- activations to Q8_0 -------------------------------------------------------------------- */
 
+/* A Q8_0 block's scale from its absolute maximum, as ggml's quantize_row_q8_0_ref: returns the
+ * stored (fp16-rounded) scale; a value v is quantized to roundf(v * *id). */
+__device__ __forceinline__ float q8_scale(float amax, float *id)
+{
+    float dd = amax / 127.0f;
+    *id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    return __half2float(__float2half_rn(dd));
+}
+
 /* One Q8_0 block from a warp, lane j holding element j: *q = the lane's quant, *d = the
  * fp16-rounded scale (lane 0). Exactly ggml's quantize_row_q8_0_ref. */
 __device__ __forceinline__ void quant_lane(float v, int8_t *q, float *d, uint32_t lane)
 {
-    float amax = warp_max(fabsf(v));
-    float dd = amax / 127.0f;
-    float id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    float id, ds = q8_scale(warp_max(fabsf(v)), &id);
     *q = (int8_t)roundf(v * id);
     if (lane == 0)
-        *d = __half2float(__float2half_rn(dd));
+        *d = ds;
 }
 
 /* x (n_blocks * 32) -> qs (n_blocks, 32) int8, d (n_blocks) fp16-rounded scales as float.

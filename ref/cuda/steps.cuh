@@ -75,12 +75,11 @@ __device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32
             w = w4[i];
         }
         float y[4] = {v.x * scale * w.x, v.y * scale * w.y, v.z * scale * w.z, v.w * scale * w.w};
-        /* exactly quant_lane's arithmetic, the block's 32 values on 8 lanes */
+        /* quant_lane's Q8_0 with the block's 32 values on 8 lanes */
         float amax = fmaxf(fmaxf(fabsf(y[0]), fabsf(y[1])), fmaxf(fabsf(y[2]), fabsf(y[3])));
         for (int o = 4; o > 0; o >>= 1)
             amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-        float dd = amax / 127.0f;
-        float id = dd != 0.0f ? 1.0f / dd : 0.0f;
+        float id, ds = q8_scale(amax, &id);
         if (b < nb) {
             size_t o = (size_t)r * a.n + 4 * (size_t)i;
             uint32_t packed = 0;
@@ -89,7 +88,7 @@ __device__ void rmsnorm_row(const norm_args &a, uint32_t r, uint32_t tid, uint32
             *(float4 *)(a.out + o) = float4{y[0], y[1], y[2], y[3]};
             *(uint32_t *)(a.qs + o) = packed;
             if (lane % 8 == 0)
-                a.qd[(size_t)r * nb + b] = __half2float(__float2half_rn(dd));
+                a.qd[(size_t)r * nb + b] = ds;
         }
     }
 }
