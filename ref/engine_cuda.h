@@ -27,7 +27,8 @@ typedef struct {
     uint32_t device;  /* CUDA device ordinal (cuda:N) */
     int graphs;       /* 1 (default): single-token forwards replayed as a CUDA graph */
     int mma;          /* 1 (default): quantized prompt chunks of >= 8 tokens on int8 tensor
-                         cores; 0: dp4a kernels only */
+                         cores (64 x 64 tiles through shared memory); 2: the same with the
+                         first, per-warp kernel (for A/B); 0: dp4a kernels only */
     int fuse;         /* 1 (default): single-token forwards fuse each step after a matrix
                          product into its launch (5 launches a layer); 0: one launch a step */
 } fl_cuda_opts;

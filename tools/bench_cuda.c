@@ -23,8 +23,11 @@
  * Run:   build/bench_cuda --check [--tmp DIR=/tmp] [--peer DIR/stories15M-Q8_0]
  *                         [--presets tiny,stories15M,tinyllama]
  *        build/bench_cuda [--decode N=128] [--prefill T=512] [--model tinyllama|llama2-7b|all]
- *                         [--type q4_0|q8_0|all] [--device N=0] [--no-mma] [--no-fuse]
+ *                         [--type q4_0|q8_0|all] [--device N=0] [--no-mma] [--mma-untiled]
+ *                         [--no-fuse]
  * --no-mma: prompts through the dp4a kernels instead of int8 tensor cores.
+ * --mma-untiled: prompts on the first tensor-core kernel (a warp's 16 x 32 tile straight from
+ * global memory, fl_cuda_opts.mma 2) instead of the shared-memory tiles: what the tiles gain.
  * --no-fuse: decode with one launch a step (10 a layer) instead of the steps fused into the
  * matrix products' launches (5 a layer; fl_cuda_opts.fuse): the launch overhead saved. */
 #include <stdio.h>
@@ -52,7 +55,7 @@ static double now_s(void)
 
 /* ---- an in-memory model --------------------------------------------------------------------- */
 
-static int g_mma = 1;  /* --no-mma: dp4a kernels for prompts too */
+static int g_mma = 1;  /* --no-mma (0): dp4a kernels for prompts too; --mma-untiled (2) */
 static int g_fuse = 1; /* --no-fuse: one launch a step in decode */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -412,6 +415,10 @@ int main(int argc, char **argv)
             g_mma = 0;
             continue;
         }
+        if (!strcmp(a, "--mma-untiled")) {
+            g_mma = 2;
+            continue;
+        }
         if (!strcmp(a, "--no-fuse")) {
             g_fuse = 0;
             continue;
@@ -420,7 +427,7 @@ int main(int argc, char **argv)
                    strcmp(a, "--model") && strcmp(a, "--type") && strcmp(a, "--tmp") &&
                    strcmp(a, "--peer") && strcmp(a, "--presets"))) {
             fprintf(stderr, "usage: bench_cuda [--check [--tmp DIR] [--peer PREFIX] "
-                            "[--presets LIST]] [--no-mma] [--no-fuse] "
+                            "[--presets LIST]] [--no-mma] [--mma-untiled] [--no-fuse] "
                             "[--decode N] [--prefill T] [--model tinyllama|llama2-7b|all] "
                             "[--type q4_0|q8_0|all] [--device N]\n");
             return 2;
@@ -470,6 +477,11 @@ int main(int argc, char **argv)
     printf("# %s, library %s\n", msg, fl_cuda_lib_path());
     printf("# decode: %u single-token steps; prefill: T=%u in one batch; floor = d2d GB/s / "
            "weight GB per token\n", n_decode, T);
+    static const char *const mma_name[3] = {"dp4a (--no-mma)", "int8 tensor cores, 64x64 tiles",
+                                            "int8 tensor cores, per warp (--mma-untiled)"};
+    printf("# prompt products: %s; decode: %s\n", mma_name[g_mma],
+           g_fuse ? "steps fused into the products (5 launches a layer)"
+                  : "one launch a step (--no-fuse)");
     if (peak > 0)
         printf("# int8 tensor peak %.0f TOPS (dense: %s); prefill TOPS count the matrix "
                "products (2 ops a multiply-add)\n", peak, how);

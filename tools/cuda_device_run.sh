@@ -9,7 +9,8 @@
 #       tools/cuda_device_run.sh check      # correctness: tiny, stories15M, tinyllama x 5 types
 #       tools/cuda_device_run.sh bench      # speed: tinyllama, llama2-7b x Q4_0, Q8_0
 #       tools/cuda_device_run.sh sanitize   # compute-sanitizer memcheck, racecheck, synccheck
-#       tools/cuda_device_run.sh profile    # ncu: time per kernel of two TinyLlama decode steps
+#       tools/cuda_device_run.sh profile    # ncu: time per kernel of two TinyLlama decode steps,
+#                                           # and the tiled prefill kernel's limiters
 # (the machine runs Firecracker, where KINDS.md saw ncu and compute-sanitizer work; the emulator
 # cannot show what these do: out-of-bounds device accesses, shared-memory races, barrier misuse,
 # and where a decode step's time goes)
@@ -40,12 +41,15 @@ case "${1:-all}" in
 check | all)
     step check "$B/bench_cuda" --check --peer "$B/peer/stories15M-Q8_0"
     step check_no_mma "$B/bench_cuda" --check --no-mma --presets tiny,stories15M
+    step check_mma_untiled "$B/bench_cuda" --check --mma-untiled --presets tiny,stories15M
     step check_no_fuse "$B/bench_cuda" --check --no-fuse --presets tiny,stories15M
     ;;&
 bench | all)
     step bench_tinyllama "$B/bench_cuda" --model tinyllama
     step bench_llama2 "$B/bench_cuda" --model llama2-7b --decode 64
     step bench_tinyllama_no_mma "$B/bench_cuda" --model tinyllama --no-mma --decode 16
+    # prefill on the first tensor-core kernel: what the shared-memory tiles gain
+    step bench_mma_untiled "$B/bench_cuda" --mma-untiled --decode 16
     # decode with one launch a step: what the fused steps save (prefill is the same path)
     step bench_no_fuse "$B/bench_cuda" --no-fuse --prefill 64
     ;;
@@ -60,6 +64,11 @@ profile)
     step profile_decode ncu --clock-control none --print-summary per-kernel \
         --launch-skip 700 --launch-count 226 \
         "$B/bench_cuda" --model tinyllama --type q4_0 --decode 16 --prefill 16
+    # the prefill products: the tiled tensor-core kernel's first 8 launches of a 512-token prompt
+    step profile_prefill ncu --clock-control none --kernel-name regex:mmq_tile --launch-count 8 \
+        --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+        --section Occupancy --section WarpStateStats \
+        "$B/bench_cuda" --model tinyllama --type q4_0 --decode 1 --prefill 512
     ;;
 check) ;;
 *)

@@ -100,6 +100,17 @@ inline float __fsub_rn(float a, float b)
     return a - b;
 }
 
+inline float __int_as_float(int i)
+{
+    float f;
+    memcpy(&f, &i, sizeof f);
+    return f;
+}
+inline int4 make_int4(int x, int y, int z, int w)
+{
+    return int4{x, y, z, w};
+}
+
 inline unsigned min(unsigned a, unsigned b)
 {
     return a < b ? a : b;

@@ -12,7 +12,8 @@
  *              x += Wdown (silu(Wgate xn) * Wup xn)
  *   logits = Wout (rmsnorm(x[T-1]) * output_norm)
  * Matrices sharing an input (q/k/v, gate/up) and a type run as one launch; prompt chunks of
- * 8+ tokens with quantized weights run on int8 tensor cores (mmq_mma_kernel), else dp4a.
+ * 8+ tokens with quantized weights run on int8 tensor cores (mma.cuh: 64 x 64 tiles through
+ * shared memory, or with opts.mma 2 the first per-warp kernel), else dp4a.
  * A single token runs RoPE + cache, SwiGLU and the RMSNorms inside the launch of the matrix
  * product before them (kernels.cuh: mm_epilogue), attention quantizes its own output: 5
  * launches a layer instead of 10 (opts.fuse = 0: one a step).
@@ -186,8 +187,10 @@ static void launch_q(engine *e, mm_kind k, const mm_group &G, dim3 grid, const q
                      uint32_t T, int acc, const mm_epi &ep)
 {
     dim3 block(32, MM_WARPS);
-    if (k == MM_MMA)
+    if (k == MM_MMA && e->o.mma == 2)
         launch(mmq_mma_kernel<TYPE>, grid, block, 0, e->st, G, xq.qs, xq.d, T, acc);
+    else if (k == MM_MMA)
+        launch(mmq_tile_kernel<TYPE>, grid, block, TL_SMEM_BYTES, e->st, G, xq.qs, xq.d, T, acc);
     else if (k == MM_DP4A_1)
         launch(mmq_kernel<TYPE, 1>, grid, block, 0, e->st, G, xq.qs, xq.d, T, acc, ep);
     else
@@ -199,7 +202,9 @@ static void launch_q(engine *e, mm_kind k, const mm_group &G, dim3 grid, const q
 static void launch_group(engine *e, mm_kind k, int type, const mm_group &G, uint32_t blocks,
                          const float *x, const q8buf &xq, uint32_t T, int acc, const mm_epi &ep)
 {
-    uint32_t nt = k == MM_MMA ? 8 * MMA_NTN : k == MM_DP4A_1 || k == MM_F_1 ? 1 : NT_PREFILL;
+    uint32_t nt = k == MM_MMA ? (e->o.mma == 2 ? 8 * MMA_NTN : TL_TOK)
+                  : k == MM_DP4A_1 || k == MM_F_1 ? 1
+                                                  : NT_PREFILL;
     dim3 grid(blocks, (T + nt - 1) / nt), block(32, MM_WARPS);
     switch (type) {
     case T_Q4_0: launch_q<T_Q4_0>(e, k, G, grid, xq, T, acc, ep); break;
@@ -249,7 +254,7 @@ static int matmul(engine *e, int n, const dmat *const *w, float *const *y, const
     for (int i = 0; i < n;) {
         mm_kind k = kind_of(e, w[i], T);
         int type = w[i]->type;
-        uint32_t rows_per_block = k == MM_MMA ? 16 * MM_WARPS : MM_WARPS, blocks = 0;
+        uint32_t rows_per_block = k == MM_MMA ? TL_ROWS : MM_WARPS, blocks = 0; /* both mma */
         mm_group G;
         memset(&G, 0, sizeof G);
         while (i < n && G.n < MM_GROUP && kind_of(e, w[i], T) == k && w[i]->type == type) {
@@ -613,6 +618,9 @@ int flcu_create(void **out, const fl_llama *m, const flcu_opts *opts)
         o.n_batch = MAX_BATCH;
     if (o.n_batch > o.n_ctx)
         o.n_batch = o.n_ctx;
+    if (o.mma < 0 || o.mma > 2)
+        return set_err(FLARE_EINVAL, "CUDA options: mma %d is not 0 (dp4a), 1 (tensor cores, "
+                       "tiled) or 2 (tensor cores, per warp)", o.mma);
     int rc = check_model(m, &o);
     if (rc)
         return rc;

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define FLCU_ABI_VERSION 5
+#define FLCU_ABI_VERSION 6
 
 typedef struct {
     uint32_t n_ctx;   /* KV cache positions (0: the model's context length) */
@@ -31,7 +31,8 @@ typedef struct {
     int graphs;       /* 1: replay single-token forwards as a CUDA graph (default); 0: plain
                          launches (also used whenever a layer hook is set) */
     int mma;          /* 1: prompt chunks of >= 8 tokens with quantized weights use int8 tensor
-                         cores (mma.sync m16n8k32); 0: the dp4a kernels everywhere */
+                         cores (mma.sync m16n8k32, mma.cuh's tiled kernel); 2: the same on the
+                         per-warp kernel; 0: the dp4a kernels everywhere */
     int fuse;         /* 1: a single-token forward runs RoPE + cache, SwiGLU and RMSNorm at the
                          end of the matrix product before each, attention quantizes its output
                          (5 launches a layer); 0: each step its own launch (10) */

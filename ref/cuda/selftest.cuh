@@ -2,7 +2,8 @@
  * the upload helpers it uses: layout_of, repack, point, set_err).
  *
  * The kernels' block decoding is written as __host__ __device__ functions (kernels.cuh:
- * load_block, block_dot, load_a_frag, dequant_elem, with dp4a and vsub4 emulated on the host),
+ * load_block, block_dot, load_a_frag, stage_load_w + tile_words, dequant_elem, with dp4a and
+ * vsub4 emulated on the host),
  * so this runs them on the CPU against flare/ggml.h's description of each block: the part of
  * the kernels that can be checked on a machine without a GPU. */
 #ifndef FLARE_REF_CUDA_SELFTEST_CUH
@@ -92,6 +93,27 @@ static int selftest_type(uint64_t *seed)
                     if (got != want && !bad++)
                         set_err(FLARE_EINVAL, "type %d block %u lane %d a%d byte %d: %d, expected "
                                 "%d (row %d, k %d)", TYPE, b, lane, r, i, got, want, row, kk);
+                }
+        }
+    // the tiled kernel's shared-memory words: word 2t + h holds elements 16h + 4t.. (signed)
+    for (uint32_t r = 0; r < rows; r++)
+        for (uint32_t b = 0; b < nb; b++) {
+            const uint8_t *blk = raw + ((size_t)r * nb + b) * L.blk_bytes;
+            stage_blk<TYPE> sb;
+            int w[8];
+            stage_load_w<TYPE>(m, (size_t)r * nb + b, sb);
+            tile_words<TYPE>(sb, w);
+            if (sb.d != __half2float(*(const __half *)blk) && !bad++)
+                set_err(FLARE_EINVAL, "type %d row %u block %u: staged scale %g", TYPE, r, b,
+                        (double)sb.d);
+            for (int wi = 0; wi < 8; wi++)
+                for (int i = 0; i < 4; i++) {
+                    int kk = 16 * (wi & 1) + 4 * (wi >> 1) + i;
+                    int got = (int8_t)((uint32_t)w[wi] >> (8 * i));
+                    if (got != raw_quant(TYPE, blk, kk) && !bad++)
+                        set_err(FLARE_EINVAL, "type %d row %u block %u tile word %d byte %d: %d, "
+                                "expected %d (k %d)", TYPE, r, b, wi, i, got,
+                                raw_quant(TYPE, blk, kk), kk);
                 }
         }
     free(h);

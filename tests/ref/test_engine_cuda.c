@@ -486,9 +486,9 @@ Test(cuda, fused_decode_equals_unfused, .timeout = 120)
     }
 }
 
-/* A prompt longer than the batch: chunks of 20 (int8 tensor cores: a warp's 32-token tile
- * holds two full 8-token tiles, a partial one and one past the end) and a last chunk of 5 (the
- * dp4a NT path), with the positions and the KV cache carried across chunks,
+/* A prompt longer than the batch: chunks of 20 (int8 tensor cores: of a block's 64-token tile,
+ * one warp column holds two full 8-token fragments, a partial one and one past the end, the
+ * other column is all past the end) and a last chunk of 5 (the dp4a NT path), with the positions and the KV cache carried across chunks,
  * against one token at a time and against the CPU engine, on a GQA model (tiny: 4 heads, 2 KV). */
 Test(cuda, prompt_in_chunks)
 {
@@ -524,6 +524,68 @@ Test(cuda, prompt_in_chunks)
     fl_cuda_engine_free(g);
     fl_model_free(m);
     unlink(path);
+}
+
+/* The tiled tensor-core kernel (opts.mma 1: 64 x 64 tiles through shared memory, stages of 4
+ * blocks of k) against the per-warp one (opts.mma 2, no shared memory): the same products summed
+ * in the same order, so the same logits bit for bit on the emulator (NMSE 1e-10 allowed on a
+ * GPU), and both against the CPU engine. Shapes where every edge of a tile is partial: 320 and
+ * 416 rows (5 and 6.5 tiles), k of 10 and 13 blocks (the last stage 2 and 1 blocks), prompt
+ * chunks of 70 tokens (a second token tile with 6) and then 8 (the smallest tensor-core chunk),
+ * grouped-query heads; the emulator's threads in a random order each round. */
+Test(cuda, tiled_mma_equals_per_warp, .timeout = 120)
+{
+    setenv("FLCU_EMU_ORDER", "random:17", 1);
+    need_engine();
+    static const uint32_t types[] = {FL_TYPE_Q8_0, FL_TYPE_Q5_0, FL_TYPE_Q4_0};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        fl_mkmodel_opts mo;
+        cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
+        mo.type = types[ti];
+        mo.seed = 31;
+        mo.dim = 320;
+        mo.n_heads = 5;
+        mo.n_kv_heads = 1;
+        mo.ffn = 416;
+        mo.n_layers = 2;
+        mo.n_threads = 1;
+        char path[512];
+        snprintf(path, sizeof path, "%s/cuda-tiled-%s-%d.gguf", FLARE_TMPDIR,
+                 fl_type_name(types[ti]), (int)getpid());
+        cr_assert_eq(fl_mkmodel_write(&mo, path), 0, "%s", flare_last_error());
+        fl_model *m = NULL;
+        cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+        uint32_t V = m->llama.hp.n_vocab;
+        fl_cuda_engine *tiled = make_cuda(m, 96, 1, 1), *warp = make_cuda(m, 96, 1, 2);
+        fl_engine *c = make_cpu(m, 96);
+        int exact = strstr(fl_cuda_engine_device(tiled), "emulator") != NULL;
+        int32_t tok[78];
+        for (int i = 0; i < 78; i++)
+            tok[i] = (int32_t)((5 + 29 * i) % V);
+        static const int chunks[2][2] = {{0, 70}, {70, 8}};
+        for (int ch = 0; ch < 2; ch++) {
+            const int32_t *p = tok + chunks[ch][0];
+            int n = chunks[ch][1];
+            cr_assert_eq(fl_cuda_engine_eval(tiled, p, (uint32_t)n), 0, "%s", flare_last_error());
+            cr_assert_eq(fl_cuda_engine_eval(warp, p, (uint32_t)n), 0, "%s", flare_last_error());
+            cr_assert_eq(fl_engine_eval(c, p, (uint32_t)n), 0, "%s", flare_last_error());
+            const float *lt = fl_cuda_engine_logits(tiled), *lw = fl_cuda_engine_logits(warp);
+            double d = t_nmse(lt, lw, V), dc = t_nmse(lt, fl_engine_logits(c), V);
+            if (exact)
+                cr_expect(!memcmp(lt, lw, sizeof(float) * V), "%s chunk of %d: tiled and "
+                          "per-warp logits differ (NMSE %.3g)", fl_type_name(types[ti]), n, d);
+            else
+                cr_expect_leq(d, 1e-10, "%s chunk of %d: tiled vs per-warp NMSE %.3g",
+                              fl_type_name(types[ti]), n, d);
+            cr_expect_lt(dc, TOL_QUANT, "%s chunk of %d: tiled vs the CPU engine NMSE %.3g",
+                         fl_type_name(types[ti]), n, dc);
+        }
+        fl_engine_free(c);
+        fl_cuda_engine_free(warp);
+        fl_cuda_engine_free(tiled);
+        fl_model_free(m);
+        unlink(path);
+    }
 }
 
 typedef struct {
@@ -585,6 +647,11 @@ Test(cuda, refuses_what_it_cannot_run)
               flare_last_error());
     cr_expect_null(g);
     o.n_ctx = 64;
+    o.mma = 3;
+    cr_expect_eq(fl_cuda_engine_new(&g, &m->llama, &o), FLARE_EINVAL);
+    cr_expect(strstr(flare_last_error(), "mma 3 is not 0"), "%s", flare_last_error());
+    cr_expect_null(g);
+    o.mma = 1;
     fl_llama bad = m->llama;
     fl_llama_layer *layers = malloc(sizeof *layers * bad.hp.n_layer);
     cr_assert(layers);
