@@ -135,6 +135,7 @@ void fl_cuda_default_opts(fl_cuda_opts *o)
     o->graphs = 1;
     o->mma = 1;
     o->fuse = 1;
+    o->att_split = 0;
 }
 
 int fl_cuda_parse_uri(const char *uri, uint32_t *device)
@@ -185,7 +186,7 @@ int fl_cuda_engine_new(fl_cuda_engine **out, const fl_llama *m, const fl_cuda_op
     fl_cuda_default_opts(&d);
     if (!o)
         o = &d;
-    flcu_opts lo = {o->n_ctx, o->n_batch, o->device, o->graphs, o->mma, o->fuse};
+    flcu_opts lo = {o->n_ctx, o->n_batch, o->device, o->graphs, o->mma, o->fuse, o->att_split};
     fl_cuda_engine *e = calloc(1, sizeof *e);
     if (!e)
         return flare_error(FLARE_ENOMEM, "out of memory");

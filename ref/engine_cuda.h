@@ -31,6 +31,8 @@ typedef struct {
                          first, per-warp kernel (for A/B); 0: dp4a kernels only */
     int fuse;         /* 1 (default): single-token forwards fuse each step after a matrix
                          product into its launch (5 launches a layer); 0: one launch a step */
+    uint32_t att_split; /* 0 (default): single-token attention split over positions into about
+                           two blocks an SM; N: at most N blocks a head (1: none; <= 16) */
 } fl_cuda_opts;
 
 typedef struct fl_cuda_engine fl_cuda_engine;

@@ -71,7 +71,7 @@ struct hvec<8> {
  * e of vb's row p (vb: the lane's first element of position 0; rows kv_dim apart), in position
  * order; ATT_VB(E) rows in flight a warp, each one vector load a lane. */
 template <int E>
-__device__ __forceinline__ void att_v_sum(const __half *vb, const float *sc, uint32_t n_kv,
+__device__ __forceinline__ void att_v_sum_vec(const __half *vb, const float *sc, uint32_t n_kv,
                                           uint32_t kv_dim, uint32_t warp, float *acc)
 {
     typedef typename hvec<E>::T V;
@@ -97,138 +97,216 @@ __device__ __forceinline__ void att_v_sum(const __half *vb, const float *sc, uin
     }
 }
 
-/* Dynamic shared memory of attention_kernel in floats: q, the warps' partial sums of v, a score
- * per position. */
-#define ATT_SMEM_FLOATS(hd, n_ctx) ((size_t)(hd) * (1 + ATT_WARPS) + (n_ctx))
+/* The block's maximum (op 0) or sum (op 1) of v, in warp order: the same value in every thread.
+ * red: ATT_WARPS floats of shared memory; two barriers. */
+__device__ __forceinline__ float att_block_reduce(float v, int op, float *red)
+{
+    uint32_t lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    v = op ? warp_sum(v) : warp_max(v);
+    if (lane == 0)
+        red[warp] = v;
+    __syncthreads();
+    float r = red[0];
+    for (uint32_t w = 1; w < ATT_WARPS; w++)
+        r = op ? r + red[w] : fmaxf(r, red[w]);
+    __syncthreads(); /* red is free again */
+    return r;
+}
 
-/* Causal attention of token t (position pos0[0] + t), head h over cache positions 0..pos; with
- * oq, od (hd a multiple of 32), out is also quantized to Q8_0 there (Wo's input).
- * grid (n_head, T), block ATT_THREADS, dynamic shared memory ATT_SMEM_FLOATS(hd, n_ctx).
- * One block does a whole (token, head): in decode that is a chain of dependent memory reads, so
- * the loads are arranged to be independent and many in flight: scores one thread per position
- * (its K row as int4s, head dim a multiple of 8), the weighted sum of v with the 8 warps over
- * positions, 8 at a time (4 for head dim 256), lanes over elements (one vector load of head
- * dim / 32 halves; head dims 32, 64, 128, 256), combined in shared memory: a pass covers 64
- * positions. Other head
- * dims take one warp per position and one thread per element. */
-__global__ void attention_kernel(const float *__restrict__ q, const __half *__restrict__ kc,
-                                 const __half *__restrict__ vc, float *__restrict__ out,
-                                 const int32_t *__restrict__ pos0, uint32_t n_head, uint32_t group,
-                                 uint32_t hd, float scale, int8_t *__restrict__ oq,
-                                 float *__restrict__ od)
+#define ATT_TILE ATT_THREADS /* positions a pass: one score a thread */
+#define ATT_MAX_SPLIT 16     /* blocks a (head, token) at most (decode) */
+#define ATT_SPLIT_MIN 64     /* positions a split at least */
+
+/* att_v_sum_vec for the vector head dims; nothing for the others (E = 0, never called). */
+template <int E>
+__device__ __forceinline__ void att_v_sum(const __half *vb, const float *sc, uint32_t n_kv,
+                                          uint32_t kv_dim, uint32_t warp, float *acc)
+{
+    if constexpr (E > 0)
+        att_v_sum_vec<E>(vb, sc, n_kv, kv_dim, warp, acc);
+}
+
+/* Dynamic shared memory of attention_kernel in floats: q, the warps' partial sums of v, the
+ * other head dims' accumulators, a tile's scores. */
+#define ATT_SMEM_FLOATS(hd) ((size_t)(hd) * (2 + ATT_WARPS) + ATT_TILE)
+
+struct att_args {
+    const float *q;            /* (T, n_head * hd) */
+    const __half *kc, *vc;     /* the layer's cache (n_ctx, n_head_kv * hd) */
+    float *out;                /* (T, n_head * hd) */
+    const int32_t *pos0;       /* device: the first token's position */
+    uint32_t n_head, group, hd;
+    float scale;               /* 1 / sqrt(hd) */
+    int8_t *oq;                /* with od (hd % 32 == 0): out as Q8_0 too (Wo's input), or null */
+    float *od;
+    float *part;               /* (n_head, ATT_MAX_SPLIT, hd + 2): a split's m, l, o */
+    uint32_t *count;           /* (n_head) arrival counters, zero between launches */
+};
+
+/* Causal attention of token t (position pos0[0] + t), head h over cache positions 0..pos, split
+ * s of gridDim.z: grid (n_head, T, n_split), block ATT_THREADS, dynamic shared memory
+ * ATT_SMEM_FLOATS(hd). n_split > 1 only for one token (decode), where n_head blocks would leave
+ * most of the GPU idle and make each block a long chain of dependent reads (flash-decoding):
+ * the positions are cut into min(n_split, n_kv / ATT_SPLIT_MIN) consecutive ranges, a block
+ * each; every block writes its range's (max m, sum l, unnormalized o) and the last to arrive
+ * combines them in split order (o = sum_s o_s e^(m_s - M) / sum_s l_s e^(m_s - M)).
+ * A block walks its range in tiles of ATT_TILE positions with the online softmax (running max
+ * m; a new max rescales l and the accumulators by e^(m - m_new)), so shared memory does not
+ * grow with the context. In a tile: scores one thread per position (its K row as int4s, head
+ * dim a multiple of 8), the weighted sum of v with the 8 warps over positions, ATT_VB rows in
+ * flight a warp, lanes over elements (one vector load of head dim / 32 halves: head dims 32, 64,
+ * 128, 256); other head dims take a warp per score and a thread per element. The probabilities
+ * stay in fp32 (the CPU engine rounds its normalized ones to fp16: NMSE ~1e-8 apart). */
+template <int E> /* head dim / 32 for the vector path (1, 2, 4, 8), 0 for other head dims */
+__global__ void attention_kernel(att_args a)
 {
     FLCU_DYN_SHARED(float, sm);
     __shared__ float red[ATT_WARPS];
-    float *qs = sm, *vpart = sm + hd, *sc = sm + (size_t)hd * (1 + ATT_WARPS);
-    uint32_t h = blockIdx.x, t = blockIdx.y, g = h / group;
-    uint32_t q_dim = n_head * hd, kv_dim = n_head / group * hd;
-    uint32_t n_kv = (uint32_t)pos0[0] + t + 1;
+    __shared__ uint32_t last;
+    uint32_t hd = a.hd, h = blockIdx.x, t = blockIdx.y, g = h / a.group;
+    float *qs = sm, *vpart = sm + hd, *gacc = sm + (size_t)hd * (1 + ATT_WARPS);
+    float *sc = sm + (size_t)hd * (2 + ATT_WARPS);
+    uint32_t q_dim = a.n_head * hd, kv_dim = a.n_head / a.group * hd;
+    uint32_t n_kv = (uint32_t)a.pos0[0] + t + 1;
+    uint32_t n_split = min(gridDim.z, (n_kv + ATT_SPLIT_MIN - 1) / ATT_SPLIT_MIN);
+    uint32_t chunk = (n_kv + n_split - 1) / n_split, s = blockIdx.z;
+    if (s >= n_split) /* a split with nothing to do at this length (the grid is fixed in a graph) */
+        return;
+    uint32_t p_begin = s * chunk, p_end = min(n_kv, p_begin + chunk);
     uint32_t lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    const float *qh = q + (size_t)t * q_dim + (size_t)h * hd;
-    for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS)
+    const bool fast = E > 0;
+    const float *qh = a.q + (size_t)t * q_dim + (size_t)h * hd;
+    for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
         qs[i] = __half2float(__float2half_rn(qh[i])); /* q meets the cache in fp16 */
+        gacc[i] = 0.0f;
+    }
     __syncthreads();
 
-    // scores
-    if (hd % 8 == 0) {
-        for (uint32_t p = threadIdx.x; p < n_kv; p += ATT_THREADS) {
-            const int4 *kp = (const int4 *)(kc + (size_t)p * kv_dim + (size_t)g * hd);
-            float s = 0.0f;
+    float m = -INFINITY, l = 0.0f;
+    float acc[E > 0 ? E : 1];
+#pragma unroll
+    for (int e = 0; e < (E > 0 ? E : 1); e++)
+        acc[e] = 0.0f;
+    const __half *kb = a.kc + (size_t)g * hd, *vb = a.vc + (size_t)g * hd;
+    for (uint32_t p0 = p_begin; p0 < p_end; p0 += ATT_TILE) {
+        uint32_t n = min((uint32_t)ATT_TILE, p_end - p0);
+        // scores of positions p0 .. p0 + n - 1
+        if (hd % 8 == 0) {
+            if (threadIdx.x < n) {
+                const int4 *kp = (const int4 *)(kb + (size_t)(p0 + threadIdx.x) * kv_dim);
+                float sd = 0.0f;
 #pragma unroll 4
-            for (uint32_t j = 0; j < hd / 8; j++) {
-                int4 raw = __ldg(kp + j);
-                const __half2 *k2 = (const __half2 *)&raw;
+                for (uint32_t j = 0; j < hd / 8; j++) {
+                    int4 raw = __ldg(kp + j);
+                    const __half2 *k2 = (const __half2 *)&raw;
 #pragma unroll
-                for (int c = 0; c < 4; c++) {
-                    float2 f = __half22float2(k2[c]);
-                    s += qs[8 * j + 2 * c] * f.x;
-                    s += qs[8 * j + 2 * c + 1] * f.y;
+                    for (int c = 0; c < 4; c++) {
+                        float2 f = __half22float2(k2[c]);
+                        sd += qs[8 * j + 2 * c] * f.x;
+                        sd += qs[8 * j + 2 * c + 1] * f.y;
+                    }
                 }
+                sc[threadIdx.x] = sd * a.scale;
             }
-            sc[p] = s * scale;
+        } else {
+            for (uint32_t p = warp; p < n; p += ATT_WARPS) {
+                const __half *kp = kb + (size_t)(p0 + p) * kv_dim;
+                float sd = 0.0f;
+                for (uint32_t i = lane; i < hd; i += 32)
+                    sd += qs[i] * __half2float(kp[i]);
+                sd = warp_sum(sd);
+                if (lane == 0)
+                    sc[p] = sd * a.scale;
+            }
         }
-    } else {
-        for (uint32_t p = warp; p < n_kv; p += ATT_WARPS) {
-            const __half *kp = kc + (size_t)p * kv_dim + (size_t)g * hd;
-            float s = 0.0f;
-            for (uint32_t i = lane; i < hd; i += 32)
-                s += qs[i] * __half2float(kp[i]);
-            s = warp_sum(s);
-            if (lane == 0)
-                sc[p] = s * scale;
+        __syncthreads();
+        // online softmax: the new running max, this tile's exponentials and their sum
+        float mt = att_block_reduce(threadIdx.x < n ? sc[threadIdx.x] : -INFINITY, 0, red);
+        float m_new = fmaxf(m, mt), alpha = expf(m - m_new); /* 0 on the first tile */
+        float ex = 0.0f;
+        if (threadIdx.x < n) {
+            ex = expf(sc[threadIdx.x] - m_new);
+            sc[threadIdx.x] = ex;
         }
-    }
-    __syncthreads();
-
-    // softmax: max, exp, sum
-    float mx = -INFINITY;
-    for (uint32_t p = threadIdx.x; p < n_kv; p += ATT_THREADS)
-        mx = fmaxf(mx, sc[p]);
-    mx = warp_max(mx);
-    if (lane == 0)
-        red[warp] = mx;
-    __syncthreads();
-    mx = red[0];
-    for (uint32_t w = 1; w < ATT_WARPS; w++)
-        mx = fmaxf(mx, red[w]);
-    __syncthreads();
-    float sum = 0.0f;
-    for (uint32_t p = threadIdx.x; p < n_kv; p += ATT_THREADS) {
-        float e = expf(sc[p] - mx);
-        sc[p] = e;
-        sum += e;
-    }
-    sum = warp_sum(sum);
-    if (lane == 0)
-        red[warp] = sum;
-    __syncthreads();
-    sum = 0.0f;
-    for (uint32_t w = 0; w < ATT_WARPS; w++)
-        sum += red[w];
-    float inv = 1.0f / sum;
-    for (uint32_t p = threadIdx.x; p < n_kv; p += ATT_THREADS)
-        sc[p] = __half2float(__float2half_rn(sc[p] * inv)); /* probabilities in fp16 */
-    __syncthreads();
-
-    // weighted sum of v; thread i then owns output element i (a warp a 32-element block)
-    uint32_t E = hd / 32;
-    if (hd % 32 == 0 && (E == 1 || E == 2 || E == 4 || E == 8)) {
-        float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-        const __half *vb = vc + (size_t)g * hd + lane * E;
-        if (E == 1)
-            att_v_sum<1>(vb, sc, n_kv, kv_dim, warp, acc);
-        else if (E == 2)
-            att_v_sum<2>(vb, sc, n_kv, kv_dim, warp, acc);
-        else if (E == 4)
-            att_v_sum<4>(vb, sc, n_kv, kv_dim, warp, acc);
-        else
-            att_v_sum<8>(vb, sc, n_kv, kv_dim, warp, acc);
+        l = l * alpha + att_block_reduce(ex, 1, red); /* its barriers publish sc too */
+        m = m_new;
+        // the weighted sum of v
+        if (fast) {
 #pragma unroll
-        for (int e = 0; e < 8; e++)
-            if ((uint32_t)e < E)
-                vpart[warp * hd + lane * E + e] = acc[e];
+            for (int e = 0; e < (E > 0 ? E : 1); e++)
+                acc[e] *= alpha;
+            att_v_sum<E>(vb + (size_t)p0 * kv_dim + lane * E, sc, n, kv_dim, warp, acc);
+        } else {
+            for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
+                const __half *vp = vb + (size_t)p0 * kv_dim + i;
+                float ga = gacc[i] * alpha;
+#pragma unroll 8
+                for (uint32_t p = 0; p < n; p++)
+                    ga += sc[p] * __half2float(vp[(size_t)p * kv_dim]);
+                gacc[i] = ga;
+            }
+        }
+        __syncthreads(); /* before the next tile's scores overwrite sc */
+    }
+    // o: this block's unnormalized output (the warps' partials summed in order)
+    if (fast) {
+#pragma unroll
+        for (int e = 0; e < E; e++)
+            vpart[warp * hd + lane * E + e] = acc[e];
         __syncthreads();
         for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
-            float a = vpart[i];
+            float o = vpart[i];
             for (uint32_t w = 1; w < ATT_WARPS; w++)
-                a += vpart[w * hd + i];
-            size_t o = (size_t)t * q_dim + (size_t)h * hd + i;
-            out[o] = a;
-            if (oq)
-                quant_lane(a, oq + o, od + o / QK, lane);
+                o += vpart[w * hd + i];
+            gacc[i] = o;
         }
-    } else {
+    }
+    __syncthreads();
+    float inv_l = 1.0f / l;
+    if (n_split > 1) { /* publish (m, l, o); the last block of the head combines */
+        float *pp = a.part + ((size_t)h * ATT_MAX_SPLIT + s) * (hd + 2);
+        for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS)
+            pp[2 + i] = gacc[i];
+        if (threadIdx.x == 0) {
+            pp[0] = m;
+            pp[1] = l;
+        }
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            last = atomicAdd(a.count + h, 1u) == n_split - 1;
+            if (last)
+                atomicExch(a.count + h, 0u);
+        }
+        __syncthreads();
+        if (!last)
+            return;
+        __threadfence();
+        const float *ph = a.part + (size_t)h * ATT_MAX_SPLIT * (hd + 2);
+        float mm = -INFINITY, ll = 0.0f;
+        for (uint32_t j = 0; j < n_split; j++)
+            mm = fmaxf(mm, __ldcg(ph + (size_t)j * (hd + 2)));
+        for (uint32_t j = 0; j < n_split; j++) {
+            const float *pj = ph + (size_t)j * (hd + 2);
+            ll += __ldcg(pj + 1) * expf(__ldcg(pj) - mm);
+        }
         for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
-            const __half *vp = vc + (size_t)g * hd + i;
-            float acc = 0.0f;
-#pragma unroll 8
-            for (uint32_t p = 0; p < n_kv; p++)
-                acc += sc[p] * __half2float(vp[(size_t)p * kv_dim]);
-            size_t o = (size_t)t * q_dim + (size_t)h * hd + i;
-            out[o] = acc;
-            if (oq)
-                quant_lane(acc, oq + o, od + o / QK, lane);
+            float o = 0.0f;
+            for (uint32_t j = 0; j < n_split; j++) {
+                const float *pj = ph + (size_t)j * (hd + 2);
+                o += __ldcg(pj + 2 + i) * expf(__ldcg(pj) - mm);
+            }
+            gacc[i] = o;
         }
+        inv_l = 1.0f / ll;
+        __syncthreads();
+    }
+    for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
+        float o = gacc[i] * inv_l;
+        size_t oi = (size_t)t * q_dim + (size_t)h * hd + i;
+        a.out[oi] = o;
+        if (a.oq) /* hd % 32 == 0: whole warps in this loop */
+            quant_lane(o, a.oq + oi, a.od + oi / QK, lane);
     }
 }
 

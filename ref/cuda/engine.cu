@@ -116,12 +116,16 @@ struct engine {
                                 from xq: the fused SwiGLU writes it while gate/up blocks still
                                 read xq */
     float *logits_d;         /* device (n_vocab) */
-    uint32_t *epi_count;     /* device (n_ff / 32) arrival counters of the fused steps */
+    uint32_t *epi_count;     /* device (max(n_ff / 32, n_head)) arrival counters of the fused
+                                steps and of split attention (one launch at a time) */
     int32_t *io_d;           /* device [pos0, tokens (B)] */
     int32_t *io_h;           /* pinned host [pos0, tokens (B)] */
     float *logits;           /* pinned host (n_vocab) */
     float *hook_x;           /* host (B, n_embd) */
     size_t att_smem;         /* dynamic shared bytes of the attention kernel */
+    uint32_t att_split;      /* blocks a head in single-token attention (at most) */
+    void (*att_kernel)(att_args); /* attention_kernel<head dim / 32 or 0> */
+    float *att_part;         /* device (n_head, ATT_MAX_SPLIT, head_dim + 2): split partials */
     cudaGraphExec_t graph1;  /* the single-token forward, when captured */
     int graph_state;         /* 0 not tried, 1 captured, -1 unavailable */
     flcu_layer_hook hook;
@@ -307,9 +311,11 @@ static int forward_launch(engine *e, uint32_t T)
             launch(rope_store_kernel, T, 256, 0, e->st, ep_rope.rope);
         // attention, its output quantized for Wo by the same kernel
         int att_q = e->o.fuse && hd % QK == 0 && is_quant(ly->wo.type);
-        launch(attention_kernel, dim3(hp->n_head, T), ATT_THREADS, e->att_smem, e->st, e->q, kc,
-               vc, e->att, pos0, hp->n_head, hp->n_head / hp->n_head_kv, hd,
-               1.0f / sqrtf((float)hd), att_q ? e->xq.qs : NULL, att_q ? e->xq.d : NULL);
+        att_args aa = {e->q, kc, vc, e->att, pos0, hp->n_head, hp->n_head / hp->n_head_kv, hd,
+                       1.0f / sqrtf((float)hd), att_q ? e->xq.qs : NULL,
+                       att_q ? e->xq.d : NULL, e->att_part, e->epi_count};
+        launch(e->att_kernel, dim3(hp->n_head, T, T == 1 ? e->att_split : 1), ATT_THREADS,
+               e->att_smem, e->st, aa);
         // x += Wo att; xn = rmsnorm(x) * ffn_norm
         norm.w = e->norms + (size_t)(2 * l + 1) * d;
         ep_norm.norm = norm;
@@ -440,14 +446,23 @@ static int create(engine *e, const fl_llama *m)
 
     e->q_dim = hp->n_head * hp->head_dim;
     e->kv_dim = hp->n_head_kv * hp->head_dim;
-    e->att_smem = ATT_SMEM_FLOATS(hp->head_dim, e->o.n_ctx) * sizeof(float);
+    e->att_smem = ATT_SMEM_FLOATS(hp->head_dim) * sizeof(float);
     if (e->att_smem + 256 > prop.sharedMemPerBlockOptin) /* + the kernel's static shared */
-        return set_err(FLARE_EUNSUP, "context %u: the attention kernel keeps a score per position "
-                       "in shared memory: at most %zu positions on %s", e->o.n_ctx,
-                       (prop.sharedMemPerBlockOptin - 256) / sizeof(float) -
-                           ATT_SMEM_FLOATS(hp->head_dim, 0),
-                       prop.name);
-    CK(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+        return set_err(FLARE_EUNSUP, "head dim %u: the attention kernel keeps %zu bytes a block "
+                       "in shared memory, more than the %zu of %s", hp->head_dim, e->att_smem,
+                       (size_t)prop.sharedMemPerBlockOptin, prop.name);
+    /* decode attention: about two blocks an SM over the heads (flash-decoding), unless set */
+    uint32_t split = e->o.att_split ? e->o.att_split
+                                    : (2 * (uint32_t)prop.multiProcessorCount + hp->n_head - 1) /
+                                          hp->n_head;
+    e->att_split = split < 1 ? 1 : split > ATT_MAX_SPLIT ? ATT_MAX_SPLIT : split;
+    uint32_t hd32 = hp->head_dim % 32 ? 0 : hp->head_dim / 32;
+    e->att_kernel = hd32 == 1   ? attention_kernel<1>
+                    : hd32 == 2 ? attention_kernel<2>
+                    : hd32 == 4 ? attention_kernel<4>
+                    : hd32 == 8 ? attention_kernel<8>
+                                : attention_kernel<0>;
+    CK(cudaFuncSetAttribute(e->att_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                             (int)e->att_smem));
 
     // weights: a tied output shares the embedding's copy
@@ -531,7 +546,8 @@ static int create(engine *e, const fl_llama *m)
     DALLOC(e->logits_d, (size_t)hp->n_vocab * sizeof(float));
     DALLOC(e->io_d, (B + 1) * sizeof(int32_t));
     DALLOC(e->rope_cs, (size_t)e->o.n_ctx * (hp->n_rot ? hp->n_rot : 1) * sizeof(float));
-    size_t n_count = hp->n_ff / QK > 1 ? hp->n_ff / QK : 1;
+    DALLOC(e->att_part, (size_t)hp->n_head * ATT_MAX_SPLIT * (hp->head_dim + 2) * sizeof(float));
+    size_t n_count = hp->n_ff / QK > hp->n_head ? hp->n_ff / QK : hp->n_head; /* also attention's */
     DALLOC(e->epi_count, n_count * sizeof(uint32_t));
     CK(cudaMallocHost((void **)&e->io_h, (B + 1) * sizeof(int32_t)));
     CK(cudaMallocHost((void **)&e->logits, (size_t)hp->n_vocab * sizeof(float)));
@@ -607,7 +623,7 @@ void flcu_free(void *ep)
 int flcu_create(void **out, const fl_llama *m, const flcu_opts *opts)
 {
     *out = NULL;
-    flcu_opts o = {0, 0, 0, 1, 1, 1};
+    flcu_opts o = {0, 0, 0, 1, 1, 1, 0};
     if (opts)
         o = *opts;
     if (!o.n_ctx)
@@ -618,6 +634,9 @@ int flcu_create(void **out, const fl_llama *m, const flcu_opts *opts)
         o.n_batch = MAX_BATCH;
     if (o.n_batch > o.n_ctx)
         o.n_batch = o.n_ctx;
+    if (o.att_split > ATT_MAX_SPLIT)
+        return set_err(FLARE_EINVAL, "CUDA options: att_split %u: at most %d", o.att_split,
+                       ATT_MAX_SPLIT);
     if (o.mma < 0 || o.mma > 2)
         return set_err(FLARE_EINVAL, "CUDA options: mma %d is not 0 (dp4a), 1 (tensor cores, "
                        "tiled) or 2 (tensor cores, per warp)", o.mma);

@@ -36,6 +36,8 @@ typedef struct {
     int fuse;         /* 1: a single-token forward runs RoPE + cache, SwiGLU and RMSNorm at the
                          end of the matrix product before each, attention quantizes its output
                          (5 launches a layer); 0: each step its own launch (10) */
+    uint32_t att_split; /* single-token attention: blocks a head at most (flash-decoding);
+                           0: about two blocks an SM over the heads; 1: one; at most 16 */
 } flcu_opts;
 
 /* Same signature as fl_engine_layer_hook (ref/engine_cpu.h): the residual stream after each

@@ -588,6 +588,82 @@ Test(cuda, tiled_mma_equals_per_warp, .timeout = 120)
     }
 }
 
+/* Attention over long contexts: a 300-token prompt (chunks of 256 and 44: up to 2 tiles of 256
+ * positions a block with the online softmax), then 8 single-token steps (graph replays) with the
+ * positions split over up to 16 blocks a head (5 at 300 positions: flash-decoding, the last
+ * block of a head combining) and over one; F16 weights, so the attention is what differs from
+ * the CPU engine. Head dims 12 (a warp a score), 16 and 48 (a thread an element of v) and 64
+ * (the warps' vector path), grouped-query heads; the emulator's threads in a random order. */
+Test(cuda, attention_tiles_and_splits, .timeout = 300)
+{
+    setenv("FLCU_EMU_ORDER", "random:3", 1);
+    need_engine();
+    static const uint32_t dims[4][3] = {{96, 8, 4}, {64, 4, 2}, {192, 4, 1}, {256, 4, 2}};
+    enum { N_PROMPT_LONG = 300, N_CTX = 320 };
+    for (int di = 0; di < 4; di++) {
+        fl_mkmodel_opts mo;
+        cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
+        mo.type = FL_TYPE_F16;
+        mo.seed = 41;
+        mo.dim = dims[di][0];
+        mo.n_heads = dims[di][1];
+        mo.n_kv_heads = dims[di][2];
+        mo.ffn = 128;
+        mo.n_layers = 2;
+        mo.n_threads = 1;
+        char path[512];
+        snprintf(path, sizeof path, "%s/cuda-att-%d-%d.gguf", FLARE_TMPDIR, di, (int)getpid());
+        cr_assert_eq(fl_mkmodel_write(&mo, path), 0, "%s", flare_last_error());
+        fl_model *m = NULL;
+        cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+        uint32_t V = m->llama.hp.n_vocab, hd = m->llama.hp.head_dim;
+        fl_cuda_opts o;
+        fl_cuda_default_opts(&o);
+        o.n_ctx = N_CTX;
+        o.n_batch = 256;
+        o.att_split = 16;
+        fl_cuda_engine *sp = NULL, *one = NULL;
+        cr_assert_eq(fl_cuda_engine_new(&sp, &m->llama, &o), 0, "%s", flare_last_error());
+        o.att_split = 1;
+        cr_assert_eq(fl_cuda_engine_new(&one, &m->llama, &o), 0, "%s", flare_last_error());
+        fl_engine *c = make_cpu(m, N_CTX);
+        double worst[2] = {0, 0};
+        int32_t *tok = malloc(sizeof(int32_t) * (N_PROMPT_LONG + 8));
+        cr_assert(tok);
+        for (int i = 0; i < N_PROMPT_LONG + 8; i++)
+            tok[i] = (int32_t)((7 + 13 * i) % V);
+        cr_assert_eq(fl_cuda_engine_eval(sp, tok, N_PROMPT_LONG), 0, "%s", flare_last_error());
+        cr_assert_eq(fl_cuda_engine_eval(one, tok, N_PROMPT_LONG), 0, "%s", flare_last_error());
+        cr_assert_eq(fl_engine_eval(c, tok, N_PROMPT_LONG), 0, "%s", flare_last_error());
+        for (int i = N_PROMPT_LONG; i <= N_PROMPT_LONG + 8; i++) {
+            const float *ls = fl_cuda_engine_logits(sp), *l1 = fl_cuda_engine_logits(one);
+            double d = t_nmse(ls, l1, V), dc = t_nmse(ls, fl_engine_logits(c), V);
+            double d1 = t_nmse(l1, fl_engine_logits(c), V);
+            cr_expect_lt(dc, TOL_FLOAT, "head dim %u after %d tokens: split attention vs the CPU "
+                         "engine NMSE %.3g", hd, i, dc);
+            cr_expect_lt(d1, TOL_FLOAT, "head dim %u after %d tokens: one block a head vs the "
+                         "CPU engine NMSE %.3g", hd, i, d1);
+            cr_expect_lt(d, 1e-9, "head dim %u after %d tokens: split vs one block NMSE %.3g",
+                         hd, i, d);
+            worst[0] = dc > worst[0] ? dc : worst[0];
+            worst[1] = d > worst[1] ? d : worst[1];
+            if (i == N_PROMPT_LONG + 8)
+                break;
+            cr_assert_eq(fl_cuda_engine_eval(sp, tok + i, 1), 0, "%s", flare_last_error());
+            cr_assert_eq(fl_cuda_engine_eval(one, tok + i, 1), 0, "%s", flare_last_error());
+            cr_assert_eq(fl_engine_eval(c, tok + i, 1), 0, "%s", flare_last_error());
+        }
+        printf("cuda attention, head dim %u: split vs cpu NMSE <= %.3g, split vs one block <= "
+               "%.3g\n", hd, worst[0], worst[1]);
+        free(tok);
+        fl_engine_free(c);
+        fl_cuda_engine_free(one);
+        fl_cuda_engine_free(sp);
+        fl_model_free(m);
+        unlink(path);
+    }
+}
+
 typedef struct {
     uint32_t calls, n_embd;
     float *rows; /* (n_layer, n_embd): the last token's residual stream per layer */
@@ -641,12 +717,16 @@ Test(cuda, refuses_what_it_cannot_run)
     fl_cuda_opts o;
     fl_cuda_default_opts(&o);
     fl_cuda_engine *g = NULL;
-    o.n_ctx = 100000;
-    cr_expect_eq(fl_cuda_engine_new(&g, &m->llama, &o), FLARE_EUNSUP);
-    cr_expect(strstr(flare_last_error(), "keeps a score per position in shared memory"), "%s",
-              flare_last_error());
+    o.n_ctx = (1u << 24) + 1;
+    cr_expect_eq(fl_cuda_engine_new(&g, &m->llama, &o), FLARE_ERANGE);
+    cr_expect(strstr(flare_last_error(), "context 16777217"), "%s", flare_last_error());
     cr_expect_null(g);
     o.n_ctx = 64;
+    o.att_split = 17;
+    cr_expect_eq(fl_cuda_engine_new(&g, &m->llama, &o), FLARE_EINVAL);
+    cr_expect(strstr(flare_last_error(), "att_split 17"), "%s", flare_last_error());
+    cr_expect_null(g);
+    o.att_split = 0;
     o.mma = 3;
     cr_expect_eq(fl_cuda_engine_new(&g, &m->llama, &o), FLARE_EINVAL);
     cr_expect(strstr(flare_last_error(), "mma 3 is not 0"), "%s", flare_last_error());
