@@ -24,10 +24,14 @@
  *                         [--presets tiny,stories15M,tinyllama]
  *        build/bench_cuda [--decode N=128] [--prefill T=512] [--model tinyllama|llama2-7b|all]
  *                         [--type q4_0|q8_0|all] [--device N=0] [--no-mma] [--mma-untiled]
- *                         [--no-fuse]
+ *                         [--no-fuse] [--decode-at P=1] [--att-split N=0]
  * --no-mma: prompts through the dp4a kernels instead of int8 tensor cores.
  * --mma-untiled: prompts on the first tensor-core kernel (a warp's 16 x 32 tile straight from
  * global memory, fl_cuda_opts.mma 2) instead of the shared-memory tiles: what the tiles gain.
+ * --decode-at P: decode after a P-token prompt instead of 1 token (long-context decode; the floor
+ * then counts the KV cache read per token as well as the weights).
+ * --att-split N: single-token attention over at most N blocks a head (fl_cuda_opts.att_split;
+ * 1: one block a head, no flash-decoding; 0, the default: about two blocks an SM).
  * --no-fuse: decode with one launch a step (10 a layer) instead of the steps fused into the
  * matrix products' launches (5 a layer; fl_cuda_opts.fuse): the launch overhead saved. */
 #include <stdio.h>
@@ -57,6 +61,8 @@ static double now_s(void)
 
 static int g_mma = 1;  /* --no-mma (0): dp4a kernels for prompts too; --mma-untiled (2) */
 static int g_fuse = 1; /* --no-fuse: one launch a step in decode */
+static uint32_t g_decode_at = 1; /* --decode-at: prompt tokens before the timed decode */
+static uint32_t g_att_split;     /* --att-split */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -171,11 +177,13 @@ static int bench_case(const char *preset, uint32_t type, uint32_t n_decode, uint
     }
     fl_cuda_opts o;
     fl_cuda_default_opts(&o);
-    o.n_ctx = T + n_decode + 8;
+    uint32_t P = g_decode_at, n_tok = (T > P ? T : P) + n_decode + 8;
+    o.n_ctx = n_tok;
     o.n_batch = T;
     o.device = device;
     o.mma = g_mma;
     o.fuse = g_fuse;
+    o.att_split = g_att_split;
     fl_cuda_engine *e = NULL;
     double t0 = now_s();
     if (fl_cuda_engine_new(&e, &mm.m, &o)) {
@@ -184,18 +192,18 @@ static int bench_case(const char *preset, uint32_t type, uint32_t n_decode, uint
         return 1;
     }
     double t_up = now_s() - t0;
-    int32_t *toks = malloc(sizeof(int32_t) * (T > n_decode ? T : n_decode));
-    for (uint32_t i = 0; i < (T > n_decode ? T : n_decode); i++)
+    int32_t *toks = malloc(sizeof(int32_t) * n_tok);
+    for (uint32_t i = 0; i < n_tok; i++)
         toks[i] = (int32_t)(1 + (i * 7919u) % (mm.m.hp.n_vocab - 1));
     int rc = 0;
 
-    // decode: a 1-token prompt (also captures the graph), a few warm-up steps, then timed steps
-    rc |= fl_cuda_engine_eval(e, toks, 1);
-    for (int i = 0; i < 4 && !rc; i++)
-        rc |= fl_cuda_engine_eval(e, toks + 1 + i, 1);
+    // decode: a P-token prompt, a few warm-up steps (the first captures the graph), then timed
+    rc |= fl_cuda_engine_eval(e, toks, P);
+    for (uint32_t i = 0; i < 4 && !rc; i++)
+        rc |= fl_cuda_engine_eval(e, toks + P + i, 1);
     t0 = now_s();
     for (uint32_t i = 0; i < n_decode && !rc; i++)
-        rc |= fl_cuda_engine_eval(e, toks + i, 1);
+        rc |= fl_cuda_engine_eval(e, toks + P + 4 + i, 1);
     double dec_tok_s = n_decode / (now_s() - t0);
 
     // prefill: the best of 3 prompts of T tokens
@@ -211,6 +219,9 @@ static int bench_case(const char *preset, uint32_t type, uint32_t n_decode, uint
         fprintf(stderr, "bench_cuda: %s %s: %s\n", preset, fl_type_name(type), flare_last_error());
     } else {
         double gb = (double)fl_cuda_engine_weight_bytes(e) / 1e9;
+        if (P > 1) /* + K and V (fp16) of every layer up to the mean timed position */
+            gb += 4.0 * mm.m.hp.n_layer * mm.m.hp.n_head_kv * mm.m.hp.head_dim *
+                  (P + 4 + n_decode / 2.0) / 1e9;
         double floor_tok_s = bw_gbps / gb;
         double pre_tops = pre_tok_s * matmul_ops_per_token(&mm.m, T) / 1e12;
         char of_peak[16] = "n/a";
@@ -419,6 +430,16 @@ int main(int argc, char **argv)
             g_mma = 2;
             continue;
         }
+        if (v && !strcmp(a, "--decode-at")) {
+            g_decode_at = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+            continue;
+        }
+        if (v && !strcmp(a, "--att-split")) {
+            g_att_split = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--no-fuse")) {
             g_fuse = 0;
             continue;
@@ -428,6 +449,7 @@ int main(int argc, char **argv)
                    strcmp(a, "--peer") && strcmp(a, "--presets"))) {
             fprintf(stderr, "usage: bench_cuda [--check [--tmp DIR] [--peer PREFIX] "
                             "[--presets LIST]] [--no-mma] [--mma-untiled] [--no-fuse] "
+                            "[--decode-at P] [--att-split N] "
                             "[--decode N] [--prefill T] [--model tinyllama|llama2-7b|all] "
                             "[--type q4_0|q8_0|all] [--device N]\n");
             return 2;
@@ -450,8 +472,9 @@ int main(int argc, char **argv)
             tmp = v;
         i++;
     }
-    if (!n_decode || !T) {
-        fprintf(stderr, "bench_cuda: --decode and --prefill must be positive\n");
+    if (!n_decode || !T || !g_decode_at || g_decode_at > 1000000) {
+        fprintf(stderr, "bench_cuda: --decode, --prefill and --decode-at (at most 1000000) must "
+                        "be positive\n");
         return 2;
     }
     char msg[512];
@@ -475,20 +498,24 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("# %s, library %s\n", msg, fl_cuda_lib_path());
-    printf("# decode: %u single-token steps; prefill: T=%u in one batch; floor = d2d GB/s / "
-           "weight GB per token\n", n_decode, T);
+    printf("# decode: %u single-token steps after a %u-token prompt; prefill: T=%u in one batch; "
+           "floor = d2d GB/s / %s GB per token\n", n_decode, g_decode_at, T,
+           g_decode_at > 1 ? "(weight + KV cache)" : "weight");
     static const char *const mma_name[3] = {"dp4a (--no-mma)", "int8 tensor cores, 64x64 tiles",
                                             "int8 tensor cores, per warp (--mma-untiled)"};
-    printf("# prompt products: %s; decode: %s\n", mma_name[g_mma],
+    printf("# prompt products: %s; decode: %s; decode attention: %s\n", mma_name[g_mma],
            g_fuse ? "steps fused into the products (5 launches a layer)"
-                  : "one launch a step (--no-fuse)");
+                  : "one launch a step (--no-fuse)",
+           g_att_split == 1 ? "one block a head (--att-split 1)"
+           : g_att_split    ? "at most --att-split blocks a head"
+                            : "split over about two blocks an SM");
     if (peak > 0)
         printf("# int8 tensor peak %.0f TOPS (dense: %s); prefill TOPS count the matrix "
                "products (2 ops a multiply-add)\n", peak, how);
     else
         printf("# int8 tensor peak: %s\n", how);
     printf("%-10s %-5s %9s %10s %12s %12s %10s %14s %9s %9s %8s\n", "model", "type",
-           "weights_GB", "d2d_GB/s", "decode_tok/s", "floor_tok/s", "of_floor", "prefill_tok/s",
+           "GB/token", "d2d_GB/s", "decode_tok/s", "floor_tok/s", "of_floor", "prefill_tok/s",
            "pre_TOPS", "of_peak", "upload_s");
     const char *models[2] = {"tinyllama", "llama2-7b"};
     const uint32_t types[2] = {FL_TYPE_Q4_0, FL_TYPE_Q8_0};

@@ -50,6 +50,11 @@ bench | all)
     step bench_tinyllama_no_mma "$B/bench_cuda" --model tinyllama --no-mma --decode 16
     # prefill on the first tensor-core kernel: what the shared-memory tiles gain
     step bench_mma_untiled "$B/bench_cuda" --mma-untiled --decode 16
+    # decode at position ~4000: attention split over positions (flash-decoding) and not
+    step bench_long_context "$B/bench_cuda" --model tinyllama --type q4_0 --decode-at 4000 \
+        --decode 64
+    step bench_long_context_no_split "$B/bench_cuda" --model tinyllama --type q4_0 \
+        --decode-at 4000 --decode 64 --att-split 1
     # decode with one launch a step: what the fused steps save (prefill is the same path)
     step bench_no_fuse "$B/bench_cuda" --no-fuse --prefill 64
     ;;

@@ -8,8 +8,10 @@
  *   mmf<F16>   F16/F32 weights x f32 activations
  *   steps.cuh      rmsnorm, rope_store (rotate q, k with the host-made cos/sin table, append
  *                  k, v to the fp16 cache), swiglu, and mm_epilogue (them fused into a product)
- *   attention.cuh  attention (q rounded to fp16, softmax, probabilities rounded to fp16, as the
- *                  CPU's f16 path), dequant_rows (embedding lookup, norm weights).
+ *   attention.cuh  attention (q rounded to fp16 as the CPU's f16 path, online softmax in fp32
+ *                  over tiles of positions, split over blocks for one token),
+ *                  dequant_rows (embedding lookup, norm weights)
+ *   mma.cuh        the prompt's quantized products on int8 tensor cores.
  *
  * Weights live on the device repacked per matrix as three aligned arrays (engine.cu: upload):
  *   qs (rows, nb, 16 or 32 bytes)  the quants, 16-byte aligned per block so a lane loads int4s
