@@ -162,7 +162,6 @@ __global__ void attention_kernel(att_args a)
 {
     FLCU_DYN_SHARED(float, sm);
     __shared__ float red[ATT_WARPS];
-    __shared__ uint32_t last;
     uint32_t hd = a.hd, h = blockIdx.x, t = blockIdx.y, g = h / a.group;
     float *qs = sm, *vpart = sm + hd, *gacc = sm + (size_t)hd * (1 + ATT_WARPS);
     float *sc = sm + (size_t)hd * (2 + ATT_WARPS);
@@ -271,17 +270,8 @@ __global__ void attention_kernel(att_args a)
             pp[0] = m;
             pp[1] = l;
         }
-        __threadfence();
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            last = atomicAdd(a.count + h, 1u) == n_split - 1;
-            if (last)
-                atomicExch(a.count + h, 0u);
-        }
-        __syncthreads();
-        if (!last)
+        if (!arrive_last(a.count + h, n_split))
             return;
-        __threadfence();
         const float *ph = a.part + (size_t)h * ATT_MAX_SPLIT * (hd + 2);
         float mm = -INFINITY, ll = 0.0f;
         for (uint32_t j = 0; j < n_split; j++)

@@ -216,10 +216,30 @@ struct mm_epi {
     norm_args norm;
 };
 
+/* The arrival protocol of the fused steps and of split attention, for a whole block: its
+ * threads' writes fenced device-wide, a barrier, one ticket from *count; true in the block
+ * that arrives as the expect-th (it resets the counter for the next launch or graph replay and
+ * fences again before reading the others' writes, which it must read through L2: __ldcg). */
+__device__ __forceinline__ bool arrive_last(uint32_t *count, uint32_t expect)
+{
+    __shared__ uint32_t last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0 && threadIdx.y == 0) {
+        last = atomicAdd(count, 1u) == expect - 1;
+        if (last)
+            atomicExch(count, 0u);
+    }
+    __syncthreads();
+    if (!last)
+        return false;
+    __threadfence();
+    return true;
+}
+
 /* gi, bx: the block's matrix in the group and its block index within it. */
 __device__ void mm_epilogue(const mm_epi &e, int gi, uint32_t bx)
 {
-    __shared__ uint32_t last;
     uint32_t tid = threadIdx.y * blockDim.x + threadIdx.x, nthr = blockDim.x * blockDim.y;
     if (e.kind == EPI_ROPE_STORE) {
         __syncthreads(); /* the block's rows are written */
@@ -230,17 +250,8 @@ __device__ void mm_epilogue(const mm_epi &e, int gi, uint32_t bx)
     int sw = e.kind == EPI_SWIGLU;
     uint32_t c = sw ? bx * MM_WARPS / QK : 0;
     uint32_t expect = sw ? 2 * QK / MM_WARPS : gridDim.x * gridDim.y;
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) {
-        last = atomicAdd(e.count + c, 1u) == expect - 1;
-        if (last)
-            atomicExch(e.count + c, 0u);
-    }
-    __syncthreads();
-    if (!last)
+    if (!arrive_last(e.count + c, expect))
         return;
-    __threadfence();
     if (e.kind == EPI_NORM)
         rmsnorm_row(e.norm, 0, tid, nthr);
     else if (threadIdx.y == 0)

@@ -287,6 +287,32 @@ Test(cuda, parse_device_uri)
     cr_expect(strstr(flare_last_error(), "cuda:1x"), "%s", flare_last_error());
 }
 
+/* A model of the tiny preset's vocabulary in a shape the presets lack: n_embd dim, heads / kv
+ * heads (GQA), ffn, layers; written to path (FLARE_TMPDIR, named by tag and the process). */
+typedef struct {
+    uint32_t type, seed, dim, heads, kv_heads, ffn, layers;
+} shape;
+
+static fl_model *make_shape(const shape *sh, const char *tag, char *path, size_t path_len)
+{
+    fl_mkmodel_opts mo;
+    cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
+    mo.type = sh->type;
+    mo.seed = sh->seed;
+    mo.dim = sh->dim;
+    mo.n_heads = sh->heads;
+    mo.n_kv_heads = sh->kv_heads;
+    mo.ffn = sh->ffn;
+    mo.n_layers = sh->layers;
+    mo.n_threads = 1;
+    snprintf(path, path_len, "%s/cuda-%s-%s-%u-%d.gguf", FLARE_TMPDIR, tag,
+             fl_type_name(sh->type), sh->dim, (int)getpid());
+    cr_assert_eq(fl_mkmodel_write(&mo, path), 0, "%s", flare_last_error());
+    fl_model *m = NULL;
+    cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+    return m;
+}
+
 /* ---- the engine under test against the CPU engine ------------------------------------------ */
 
 #define N_PROMPT 12
@@ -426,23 +452,10 @@ Test(cuda, fused_decode_equals_unfused, .timeout = 120)
     need_engine();
     static const uint32_t types[] = {FL_TYPE_F16, FL_TYPE_Q8_0, FL_TYPE_Q5_0, FL_TYPE_Q4_0};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
-        fl_mkmodel_opts mo;
-        cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
-        mo.type = types[ti];
-        mo.seed = 23;
         static const uint32_t dims[4][3] = {{128, 4, 2}, {256, 4, 2}, {512, 4, 2}, {512, 2, 1}};
-        mo.dim = dims[ti][0];
-        mo.n_heads = dims[ti][1];
-        mo.n_kv_heads = dims[ti][2];
-        mo.ffn = 384;
-        mo.n_layers = 3;
-        mo.n_threads = 1;
+        shape sh = {types[ti], 23, dims[ti][0], dims[ti][1], dims[ti][2], 384, 3};
         char path[512];
-        snprintf(path, sizeof path, "%s/cuda-fused-%s-%d.gguf", FLARE_TMPDIR,
-                 fl_type_name(types[ti]), (int)getpid());
-        cr_assert_eq(fl_mkmodel_write(&mo, path), 0, "%s", flare_last_error());
-        fl_model *m = NULL;
-        cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+        fl_model *m = make_shape(&sh, "fused", path, sizeof path);
         uint32_t V = m->llama.hp.n_vocab;
         fl_cuda_opts o;
         fl_cuda_default_opts(&o);
@@ -539,22 +552,9 @@ Test(cuda, tiled_mma_equals_per_warp, .timeout = 120)
     need_engine();
     static const uint32_t types[] = {FL_TYPE_Q8_0, FL_TYPE_Q5_0, FL_TYPE_Q4_0};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
-        fl_mkmodel_opts mo;
-        cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
-        mo.type = types[ti];
-        mo.seed = 31;
-        mo.dim = 320;
-        mo.n_heads = 5;
-        mo.n_kv_heads = 1;
-        mo.ffn = 416;
-        mo.n_layers = 2;
-        mo.n_threads = 1;
+        shape sh = {types[ti], 31, 320, 5, 1, 416, 2};
         char path[512];
-        snprintf(path, sizeof path, "%s/cuda-tiled-%s-%d.gguf", FLARE_TMPDIR,
-                 fl_type_name(types[ti]), (int)getpid());
-        cr_assert_eq(fl_mkmodel_write(&mo, path), 0, "%s", flare_last_error());
-        fl_model *m = NULL;
-        cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+        fl_model *m = make_shape(&sh, "tiled", path, sizeof path);
         uint32_t V = m->llama.hp.n_vocab;
         fl_cuda_engine *tiled = make_cuda(m, 96, 1, 1), *warp = make_cuda(m, 96, 1, 2);
         fl_engine *c = make_cpu(m, 96);
@@ -601,21 +601,9 @@ Test(cuda, attention_tiles_and_splits, .timeout = 300)
     static const uint32_t dims[4][3] = {{96, 8, 4}, {64, 4, 2}, {192, 4, 1}, {256, 4, 2}};
     enum { N_PROMPT_LONG = 300, N_CTX = 320 };
     for (int di = 0; di < 4; di++) {
-        fl_mkmodel_opts mo;
-        cr_assert_eq(fl_mkmodel_preset(&mo, "tiny"), 0);
-        mo.type = FL_TYPE_F16;
-        mo.seed = 41;
-        mo.dim = dims[di][0];
-        mo.n_heads = dims[di][1];
-        mo.n_kv_heads = dims[di][2];
-        mo.ffn = 128;
-        mo.n_layers = 2;
-        mo.n_threads = 1;
+        shape sh = {FL_TYPE_F16, 41, dims[di][0], dims[di][1], dims[di][2], 128, 2};
         char path[512];
-        snprintf(path, sizeof path, "%s/cuda-att-%d-%d.gguf", FLARE_TMPDIR, di, (int)getpid());
-        cr_assert_eq(fl_mkmodel_write(&mo, path), 0, "%s", flare_last_error());
-        fl_model *m = NULL;
-        cr_assert_eq(fl_model_open(&m, path), 0, "%s", flare_last_error());
+        fl_model *m = make_shape(&sh, "att", path, sizeof path);
         uint32_t V = m->llama.hp.n_vocab, hd = m->llama.hp.head_dim;
         fl_cuda_opts o;
         fl_cuda_default_opts(&o);
