@@ -694,9 +694,9 @@ Test(cuda, layer_hook_matches_cpu, .timeout = 120)
     unlink(path);
 }
 
-/* What the engine refuses at creation, each with a message naming it: a context whose attention
- * scores do not fit in a block's shared memory (the GPU's limit: 227 KiB on sm_90), a weight
- * type it does not run, a matrix of the wrong shape, hyperparameters that do not divide. */
+/* What the engine refuses at creation, each with a message naming it: a context over 2^24
+ * positions, options out of range (att_split, mma), a weight type it does not run, a matrix of
+ * the wrong shape, hyperparameters that do not divide. */
 Test(cuda, refuses_what_it_cannot_run)
 {
     need_engine();
