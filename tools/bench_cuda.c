@@ -15,13 +15,15 @@
  * tests/ref/test_engine_cuda.c does on the first two, and prints
  * one PASS/FAIL line per case (exit status 1 on a failure; the argmax may differ only at a
  * near-tie, as in the tests): the GPU check for a machine without
- * Criterion (this program needs only libc and the CUDA driver); --peer PREFIX adds llama.cpp's
+ * Criterion (this program needs only libc and the CUDA driver); each preset also runs F16 and
+ * Q4_0 with a --long N-token prompt (300; 0: none), which takes the prompt products over
+ * several tiles and decode attention over split positions; --peer PREFIX adds llama.cpp's
  * logits for stories15M-Q8_0 (../shared/testdata/llamacpp/stories15M-Q8_0 here).
  *
  * Build: make cuda (builds build/libflare_cuda.so and build/bench_cuda; the program finds the
  *        library next to itself, or at $FLARE_CUDA_LIB)
  * Run:   build/bench_cuda --check [--tmp DIR=/tmp] [--peer DIR/stories15M-Q8_0]
- *                         [--presets tiny,stories15M,tinyllama]
+ *                         [--presets tiny,stories15M,tinyllama] [--long N=300]
  *        build/bench_cuda [--decode N=128] [--prefill T=512] [--model tinyllama|llama2-7b|all]
  *                         [--type q4_0|q8_0|all] [--device N=0] [--no-mma] [--mma-untiled]
  *                         [--no-fuse] [--decode-at P=1] [--att-split N=0]
@@ -259,16 +261,23 @@ static int32_t argmax(const float *x, size_t n)
     return (int32_t)b;
 }
 
-/* Prompt of 12 in one batch, 8 steps teacher-forced with the CPU's token; 1 on failure.
+/* A prompt of n_prompt tokens (12, or the --long length) in one batch, 8 steps teacher-forced
+ * with the CPU's token; 1 on failure. The long prompt takes the prompt products over several
+ * 64-token tiles and attention over several 256-position tiles, and its steps split attention
+ * over positions (flash-decoding) where the GPU's SM count asks for it.
  * Limits: 1e-5 for F32/F16 weights; quantized, 5e-4 (a quantized matmul's bound) for models of
  * up to 6 layers as the tests, else 5e-4 x (layers + 1): the two engines run free, and their
  * Q8_0 activation rounding flips add up layer by layer (host/cli/cmd_run.c, docs/cuda.md). */
-static int check_case(const char *preset, uint32_t type, const char *tmp, uint32_t device)
+static int check_case(const char *preset, uint32_t type, uint32_t n_prompt, const char *tmp,
+                      uint32_t device)
 {
+    char label[64];
+    snprintf(label, sizeof label, "%s%s", preset, n_prompt > 12 ? "/long" : "");
     int is_float = type == FL_TYPE_F32 || type == FL_TYPE_F16;
     double tol = is_float ? 1e-5 : 5e-4;
     char path[1024];
-    snprintf(path, sizeof path, "%s/bench_cuda-%s-%s.gguf", tmp, preset, fl_type_name(type));
+    snprintf(path, sizeof path, "%s/bench_cuda-%s-%s-%u.gguf", tmp, preset, fl_type_name(type),
+             n_prompt);
     fl_mkmodel_opts mo;
     fl_model *m = NULL;
     fl_engine *c = NULL;
@@ -280,27 +289,35 @@ static int check_case(const char *preset, uint32_t type, const char *tmp, uint32
     mo.n_threads = 0;
     fl_engine_opts co;
     fl_engine_default_opts(&co);
-    co.n_ctx = 64;
+    co.n_ctx = n_prompt + 16 > 64 ? n_prompt + 16 : 64;
     co.n_threads = 8;
     fl_cuda_opts go;
     fl_cuda_default_opts(&go);
-    go.n_ctx = 64;
+    go.n_ctx = co.n_ctx;
     go.device = device;
+    go.att_split = g_att_split;
     go.mma = g_mma;
     go.fuse = g_fuse;
     if (fl_mkmodel_write(&mo, path) || fl_model_open(&m, path) ||
         fl_engine_new(&c, &m->llama, &co) || fl_cuda_engine_new(&g, &m->llama, &go)) {
-        printf("FAIL %-10s %-5s setup: %s\n", preset, fl_type_name(type), flare_last_error());
+        printf("FAIL %-15s %-5s setup: %s\n", label, fl_type_name(type), flare_last_error());
         goto out;
     }
     uint32_t V = m->llama.hp.n_vocab;
     if (!is_float && m->llama.hp.n_layer > 6)
         tol = 5e-4 * (m->llama.hp.n_layer + 1);
-    int32_t prompt[12] = {1, 9038, 2501, 263, 931, 11, 4, 263, 2501, 77, 5, 931};
-    for (int i = 0; i < 12; i++)
-        prompt[i] %= (int32_t)V;
-    if (fl_engine_eval(c, prompt, 12) || fl_cuda_engine_eval(g, prompt, 12)) {
-        printf("FAIL %-10s %-5s eval: %s\n", preset, fl_type_name(type), flare_last_error());
+    static const int32_t head[12] = {1, 9038, 2501, 263, 931, 11, 4, 263, 2501, 77, 5, 931};
+    int32_t *prompt = malloc(sizeof(int32_t) * n_prompt);
+    if (!prompt) {
+        printf("FAIL %-15s %-5s: out of memory\n", label, fl_type_name(type));
+        goto out;
+    }
+    for (uint32_t i = 0; i < n_prompt; i++)
+        prompt[i] = (i < 12 ? head[i] : (int32_t)(1 + 37 * i)) % (int32_t)V;
+    int bad = fl_engine_eval(c, prompt, n_prompt) || fl_cuda_engine_eval(g, prompt, n_prompt);
+    free(prompt);
+    if (bad) {
+        printf("FAIL %-15s %-5s eval: %s\n", label, fl_type_name(type), flare_last_error());
         goto out;
     }
     double worst = 0;
@@ -315,17 +332,17 @@ static int check_case(const char *preset, uint32_t type, const char *tmp, uint32
         same += agree == 1;
         ties += agree == 2;
         if (!agree)
-            printf("     %-10s %-5s step %d: CUDA chose %d, CPU %d, CPU gap %.3g > 4 x RMS "
-                   "difference %.3g\n", preset, fl_type_name(type), s, tg, tc, gap, limit);
+            printf("     %-15s %-5s step %d: CUDA chose %d, CPU %d, CPU gap %.3g > 4 x RMS "
+                   "difference %.3g\n", label, fl_type_name(type), s, tg, tc, gap, limit);
         if (fl_engine_eval(c, &tc, 1) || fl_cuda_engine_eval(g, &tc, 1)) {
-            printf("FAIL %-10s %-5s step %d: %s\n", preset, fl_type_name(type), s,
+            printf("FAIL %-15s %-5s step %d: %s\n", label, fl_type_name(type), s,
                    flare_last_error());
             goto out;
         }
     }
     fail = !(worst < tol) || same + ties < 8;
-    printf("%s %-10s %-5s worst logits NMSE %.3g (limit %.2g), same argmax %d/8, near-ties %d\n",
-           fail ? "FAIL" : "PASS", preset, fl_type_name(type), worst, tol, same, ties);
+    printf("%s %-15s %-5s worst logits NMSE %.3g (limit %.2g), same argmax %d/8, near-ties %d\n",
+           fail ? "FAIL" : "PASS", label, fl_type_name(type), worst, tol, same, ties);
 out:
     fflush(stdout);
     fl_cuda_engine_free(g);
@@ -387,7 +404,8 @@ out:
     return fail;
 }
 
-static int check_all(const char *tmp, const char *peer, uint32_t device, const char *presets)
+static int check_all(const char *tmp, const char *peer, uint32_t device, const char *presets,
+                     uint32_t n_long)
 {
     const uint32_t types[5] = {FL_TYPE_F32, FL_TYPE_F16, FL_TYPE_Q8_0, FL_TYPE_Q5_0, FL_TYPE_Q4_0};
     int fails = 0, n_cases = 0;
@@ -400,7 +418,9 @@ static int check_all(const char *tmp, const char *peer, uint32_t device, const c
             return 1;
         }
         for (int t = 0; t < 5; t++, n_cases++)
-            fails += check_case(p, types[t], tmp, device);
+            fails += check_case(p, types[t], 12, tmp, device);
+        for (int t = 1; n_long && t < 5; t += 3, n_cases++) /* F16 and Q4_0 */
+            fails += check_case(p, types[t], n_long, tmp, device);
     }
     if (peer) {
         fails += check_peer(peer, device);
@@ -415,6 +435,7 @@ int main(int argc, char **argv)
     uint32_t n_decode = 128, T = 512, device = 0;
     const char *model = "all", *type = "all", *tmp = "/tmp", *peer = NULL;
     const char *presets = "tiny,stories15M,tinyllama";
+    uint32_t n_long = 300;
     int check = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -446,9 +467,9 @@ int main(int argc, char **argv)
         }
         if (!v || (strcmp(a, "--decode") && strcmp(a, "--prefill") && strcmp(a, "--device") &&
                    strcmp(a, "--model") && strcmp(a, "--type") && strcmp(a, "--tmp") &&
-                   strcmp(a, "--peer") && strcmp(a, "--presets"))) {
+                   strcmp(a, "--peer") && strcmp(a, "--presets") && strcmp(a, "--long"))) {
             fprintf(stderr, "usage: bench_cuda [--check [--tmp DIR] [--peer PREFIX] "
-                            "[--presets LIST]] [--no-mma] [--mma-untiled] [--no-fuse] "
+                            "[--presets LIST] [--long N]] [--no-mma] [--mma-untiled] [--no-fuse] "
                             "[--decode-at P] [--att-split N] "
                             "[--decode N] [--prefill T] [--model tinyllama|llama2-7b|all] "
                             "[--type q4_0|q8_0|all] [--device N]\n");
@@ -466,11 +487,17 @@ int main(int argc, char **argv)
             type = v;
         else if (!strcmp(a, "--peer"))
             peer = v;
+        else if (!strcmp(a, "--long"))
+            n_long = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--presets"))
             presets = v;
         else /* --tmp */
             tmp = v;
         i++;
+    }
+    if (n_long && (n_long <= 12 || n_long > 100000)) {
+        fprintf(stderr, "bench_cuda: --long must be 0 (off) or 13 to 100000\n");
+        return 2;
     }
     if (!n_decode || !T || !g_decode_at || g_decode_at > 1000000) {
         fprintf(stderr, "bench_cuda: --decode, --prefill and --decode-at (at most 1000000) must "
@@ -484,7 +511,7 @@ int main(int argc, char **argv)
     }
     if (check) {
         printf("# %s, library %s\n", msg, fl_cuda_lib_path());
-        return check_all(tmp, peer, device, presets);
+        return check_all(tmp, peer, device, presets, n_long);
     }
     double bw = fl_cuda_d2d_gbps(device, 1ull << 30, 10);
     if (bw <= 0) {

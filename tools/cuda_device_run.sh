@@ -40,6 +40,7 @@ cat "$O/machine.txt"
 case "${1:-all}" in
 check | all)
     step check "$B/bench_cuda" --check --peer "$B/peer/stories15M-Q8_0"
+    step check_no_split "$B/bench_cuda" --check --att-split 1 --presets tinyllama
     step check_no_mma "$B/bench_cuda" --check --no-mma --presets tiny,stories15M
     step check_mma_untiled "$B/bench_cuda" --check --mma-untiled --presets tiny,stories15M
     step check_no_fuse "$B/bench_cuda" --check --no-fuse --presets tiny,stories15M
@@ -61,7 +62,7 @@ bench | all)
 sanitize)
     for tool in memcheck racecheck synccheck; do
         step "sanitize_$tool" compute-sanitizer --tool "$tool" --error-exitcode 3 \
-            "$B/bench_cuda" --check --presets tiny,stories15M
+            "$B/bench_cuda" --check --presets tiny,stories15M --long 100
     done
     ;;
 profile)
