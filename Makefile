@@ -463,6 +463,9 @@ $(CUDA_EMU_LIB): $(wildcard ref/cuda/*) include/flare/llama.h include/flare/fp16
 	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none ref/cuda/emu.cpp \
 	    ref/cuda/emu_runtime.cpp ref/cuda/emu_selftest.cpp -ldl -lboost_context -pthread \
 	    -Wl,-z,nodelete
+# build/bench_cuda: the CUDA engine's benchmark and GPU check; it needs only libflare (the engine
+# is loaded at run time), so it is built everywhere and its --check is tested on the emulator.
+all: $(BUILD)/bench_cuda
 $(BUILD)/bench_cuda: tools/bench_cuda.c $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 bench-cuda: cuda

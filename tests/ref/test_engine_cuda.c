@@ -694,6 +694,31 @@ Test(cuda, layer_hook_matches_cpu, .timeout = 120)
     unlink(path);
 }
 
+/* tools/bench_cuda --check, the correctness program a GPU session runs (it needs no Criterion),
+ * on the engine under test: tiny's five types with the 12-token prompt, F16 and Q4_0 with an
+ * 80-token one (two prompt tiles; its steps split attention over 2 ranges with --att-split 4),
+ * one PASS line each and exit 0; a --long that cannot be is a usage error (exit 2). */
+Test(cuda, bench_cuda_check_runs, .timeout = 120)
+{
+    need_engine();
+    char bin[4096];
+    if (t_build_lib(NULL, "bench_cuda", bin, sizeof bin))
+        cr_skip_test("%s not built", bin);
+    char cmd[10000], *out = NULL;
+    snprintf(cmd, sizeof cmd, "FLARE_CUDA_LIB='%s' '%s' --check --presets tiny --long 80 "
+             "--att-split 4 --tmp '%s' 2>&1", getenv("FLARE_CUDA_LIB"), bin, FLARE_TMPDIR);
+    int st = t_run(cmd, &out);
+    cr_expect_eq(st, 0, "bench_cuda --check exit %d:\n%s", st, out);
+    cr_expect(strstr(out, "PASS: 0 of 7 cases failed"), "%s", out);
+    cr_expect(strstr(out, "PASS tiny/long       q4_0"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' --check --long 5 2>&1", bin);
+    st = t_run(cmd, &out);
+    cr_expect_eq(st, 2, "bench_cuda --long 5: exit %d", st);
+    cr_expect(strstr(out, "--long must be 0 (off) or 13 to 100000"), "%s", out);
+    free(out);
+}
+
 /* What the engine refuses at creation, each with a message naming it: a context over 2^24
  * positions, options out of range (att_split, mma), a weight type it does not run, a matrix of
  * the wrong shape, hyperparameters that do not divide. */
