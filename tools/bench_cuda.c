@@ -419,8 +419,9 @@ static int check_all(const char *tmp, const char *peer, uint32_t device, const c
         }
         for (int t = 0; t < 5; t++, n_cases++)
             fails += check_case(p, types[t], 12, tmp, device);
-        for (int t = 1; n_long && t < 5; t += 3, n_cases++) /* F16 and Q4_0 */
-            fails += check_case(p, types[t], n_long, tmp, device);
+        static const uint32_t long_types[2] = {FL_TYPE_F16, FL_TYPE_Q4_0};
+        for (int t = 0; n_long && t < 2; t++, n_cases++)
+            fails += check_case(p, long_types[t], n_long, tmp, device);
     }
     if (peer) {
         fails += check_peer(peer, device);
@@ -451,23 +452,14 @@ int main(int argc, char **argv)
             g_mma = 2;
             continue;
         }
-        if (v && !strcmp(a, "--decode-at")) {
-            g_decode_at = (uint32_t)strtoul(v, NULL, 10);
-            i++;
-            continue;
-        }
-        if (v && !strcmp(a, "--att-split")) {
-            g_att_split = (uint32_t)strtoul(v, NULL, 10);
-            i++;
-            continue;
-        }
         if (!strcmp(a, "--no-fuse")) {
             g_fuse = 0;
             continue;
         }
         if (!v || (strcmp(a, "--decode") && strcmp(a, "--prefill") && strcmp(a, "--device") &&
                    strcmp(a, "--model") && strcmp(a, "--type") && strcmp(a, "--tmp") &&
-                   strcmp(a, "--peer") && strcmp(a, "--presets") && strcmp(a, "--long"))) {
+                   strcmp(a, "--peer") && strcmp(a, "--presets") && strcmp(a, "--long") &&
+                   strcmp(a, "--decode-at") && strcmp(a, "--att-split"))) {
             fprintf(stderr, "usage: bench_cuda [--check [--tmp DIR] [--peer PREFIX] "
                             "[--presets LIST] [--long N]] [--no-mma] [--mma-untiled] [--no-fuse] "
                             "[--decode-at P] [--att-split N] "
@@ -489,6 +481,10 @@ int main(int argc, char **argv)
             peer = v;
         else if (!strcmp(a, "--long"))
             n_long = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--decode-at"))
+            g_decode_at = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--att-split"))
+            g_att_split = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--presets"))
             presets = v;
         else /* --tmp */

@@ -71,7 +71,7 @@ struct hvec<8> {
  * e of vb's row p (vb: the lane's first element of position 0; rows kv_dim apart), in position
  * order; ATT_VB(E) rows in flight a warp, each one vector load a lane. */
 template <int E>
-__device__ __forceinline__ void att_v_sum_vec(const __half *vb, const float *sc, uint32_t n_kv,
+__device__ __forceinline__ void att_v_sum(const __half *vb, const float *sc, uint32_t n_kv,
                                           uint32_t kv_dim, uint32_t warp, float *acc)
 {
     typedef typename hvec<E>::T V;
@@ -117,15 +117,6 @@ __device__ __forceinline__ float att_block_reduce(float v, int op, float *red)
 #define ATT_MAX_SPLIT 16     /* blocks a (head, token) at most (decode) */
 #define ATT_SPLIT_MIN 64     /* positions a split at least */
 
-/* att_v_sum_vec for the vector head dims; nothing for the others (E = 0, never called). */
-template <int E>
-__device__ __forceinline__ void att_v_sum(const __half *vb, const float *sc, uint32_t n_kv,
-                                          uint32_t kv_dim, uint32_t warp, float *acc)
-{
-    if constexpr (E > 0)
-        att_v_sum_vec<E>(vb, sc, n_kv, kv_dim, warp, acc);
-}
-
 /* Dynamic shared memory of attention_kernel in floats: q, the warps' partial sums of v, the
  * other head dims' accumulators, a tile's scores. */
 #define ATT_SMEM_FLOATS(hd) ((size_t)(hd) * (2 + ATT_WARPS) + ATT_TILE)
@@ -161,7 +152,7 @@ template <int E> /* head dim / 32 for the vector path (1, 2, 4, 8), 0 for other 
 __global__ void attention_kernel(att_args a)
 {
     FLCU_DYN_SHARED(float, sm);
-    __shared__ float red[ATT_WARPS];
+    __shared__ float red[ATT_WARPS], wsplit[2][ATT_MAX_SPLIT];
     uint32_t hd = a.hd, h = blockIdx.x, t = blockIdx.y, g = h / a.group;
     float *qs = sm, *vpart = sm + hd, *gacc = sm + (size_t)hd * (1 + ATT_WARPS);
     float *sc = sm + (size_t)hd * (2 + ATT_WARPS);
@@ -173,11 +164,11 @@ __global__ void attention_kernel(att_args a)
         return;
     uint32_t p_begin = s * chunk, p_end = min(n_kv, p_begin + chunk);
     uint32_t lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    const bool fast = E > 0;
     const float *qh = a.q + (size_t)t * q_dim + (size_t)h * hd;
     for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
         qs[i] = __half2float(__float2half_rn(qh[i])); /* q meets the cache in fp16 */
-        gacc[i] = 0.0f;
+        if constexpr (E == 0)
+            gacc[i] = 0.0f; /* the scalar path's accumulators */
     }
     __syncthreads();
 
@@ -230,9 +221,9 @@ __global__ void attention_kernel(att_args a)
         l = l * alpha + att_block_reduce(ex, 1, red); /* its barriers publish sc too */
         m = m_new;
         // the weighted sum of v
-        if (fast) {
+        if constexpr (E > 0) {
 #pragma unroll
-            for (int e = 0; e < (E > 0 ? E : 1); e++)
+            for (int e = 0; e < E; e++)
                 acc[e] *= alpha;
             att_v_sum<E>(vb + (size_t)p0 * kv_dim + lane * E, sc, n, kv_dim, warp, acc);
         } else {
@@ -248,7 +239,7 @@ __global__ void attention_kernel(att_args a)
         __syncthreads(); /* before the next tile's scores overwrite sc */
     }
     // o: this block's unnormalized output (the warps' partials summed in order)
-    if (fast) {
+    if constexpr (E > 0) {
 #pragma unroll
         for (int e = 0; e < E; e++)
             vpart[warp * hd + lane * E + e] = acc[e];
@@ -272,20 +263,26 @@ __global__ void attention_kernel(att_args a)
         }
         if (!arrive_last(a.count + h, n_split))
             return;
+        // each range's weight e^(m_s - M), once: (m_s, l_s) into shared memory, then the weights
         const float *ph = a.part + (size_t)h * ATT_MAX_SPLIT * (hd + 2);
+        if (threadIdx.x < n_split) {
+            wsplit[0][threadIdx.x] = __ldcg(ph + (size_t)threadIdx.x * (hd + 2));
+            wsplit[1][threadIdx.x] = __ldcg(ph + (size_t)threadIdx.x * (hd + 2) + 1);
+        }
+        __syncthreads();
         float mm = -INFINITY, ll = 0.0f;
         for (uint32_t j = 0; j < n_split; j++)
-            mm = fmaxf(mm, __ldcg(ph + (size_t)j * (hd + 2)));
-        for (uint32_t j = 0; j < n_split; j++) {
-            const float *pj = ph + (size_t)j * (hd + 2);
-            ll += __ldcg(pj + 1) * expf(__ldcg(pj) - mm);
-        }
+            mm = fmaxf(mm, wsplit[0][j]);
+        for (uint32_t j = 0; j < n_split; j++)
+            ll += wsplit[1][j] * expf(wsplit[0][j] - mm);
+        __syncthreads(); /* every thread has read the maxima */
+        if (threadIdx.x < n_split)
+            wsplit[0][threadIdx.x] = expf(wsplit[0][threadIdx.x] - mm);
+        __syncthreads();
         for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
             float o = 0.0f;
-            for (uint32_t j = 0; j < n_split; j++) {
-                const float *pj = ph + (size_t)j * (hd + 2);
-                o += __ldcg(pj + 2 + i) * expf(__ldcg(pj) - mm);
-            }
+            for (uint32_t j = 0; j < n_split; j++)
+                o += __ldcg(ph + (size_t)j * (hd + 2) + 2 + i) * wsplit[0][j];
             gacc[i] = o;
         }
         inv_l = 1.0f / ll;

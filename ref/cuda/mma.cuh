@@ -97,7 +97,6 @@ static_assert(TL_ROWS == TL_TOK && TL_ROWS * TL_KB % TL_THREADS == 0, "tile stag
 /* One block of weights (TYPE) or activations (T_Q8_0) as loaded for a stage: the quants as
  * stored (Q8_0: 8 words in element order; Q4_0/Q5_0: 4 words of nibbles, q[4..7] unused, and
  * the fifth bits) and the scale. */
-template <int TYPE>
 struct stage_blk {
     int q[8];
     uint32_t qh;
@@ -105,7 +104,7 @@ struct stage_blk {
 };
 
 template <int TYPE>
-HD void stage_load_w(const dmat &m, size_t blk, stage_blk<TYPE> &s)
+HD void stage_load_w(const dmat &m, size_t blk, stage_blk &s)
 {
     const int4 *p = (const int4 *)(m.qs + blk * (TYPE == T_Q8_0 ? 32 : 16));
     int4 a = ldg(p);
@@ -125,7 +124,7 @@ HD void stage_load_w(const dmat &m, size_t blk, stage_blk<TYPE> &s)
  * 4t..4t+3, word 2t+1 elements 16+4t..16+4t+3 (t = 0..3), which is (a0, a2) of an A fragment
  * row and (b0, b1) of a B fragment column: lane t reads its pair with one 8-byte load. */
 template <int TYPE>
-HD void tile_words(const stage_blk<TYPE> &s, int *w)
+HD void tile_words(const stage_blk &s, int *w)
 {
     for (int t = 0; t < 4; t++) {
         if (TYPE == T_Q8_0) {
@@ -152,8 +151,7 @@ template <int TYPE>
 __device__ __forceinline__ void tile_fetch(const dmat &m, const int8_t *__restrict__ xqs,
                                            const float *__restrict__ xd, uint32_t T,
                                            uint32_t row0, uint32_t tok0, uint32_t b0,
-                                           uint32_t tid, stage_blk<TYPE> *sw,
-                                           stage_blk<T_Q8_0> *sx)
+                                           uint32_t tid, stage_blk *sw, stage_blk *sx)
 {
     uint32_t nb = m.k / QK;
 #pragma unroll
@@ -164,9 +162,7 @@ __device__ __forceinline__ void tile_fetch(const dmat &m, const int8_t *__restri
         size_t tok = min(tok0 + r, T - 1);
         const int4 *p = (const int4 *)(xqs + tok * m.k + (size_t)b * QK);
         int4 a = __ldg(p), c = __ldg(p + 1);
-        int q[8] = {a.x, a.y, a.z, a.w, c.x, c.y, c.z, c.w};
-        for (int j = 0; j < 8; j++)
-            sx[i].q[j] = q[j];
+        sx[i] = stage_blk{{a.x, a.y, a.z, a.w, c.x, c.y, c.z, c.w}, 0u, 0.0f};
         sx[i].d = __ldg(xd + tok * nb + b);
     }
 }
@@ -174,8 +170,7 @@ __device__ __forceinline__ void tile_fetch(const dmat &m, const int8_t *__restri
 /* The staged pairs into shared memory as tile rows (tile_words) and scales. */
 template <int TYPE>
 __device__ __forceinline__ void tile_store(int *As, int *Bs, float *dws, float *dxs, uint32_t tid,
-                                           const stage_blk<TYPE> *sw,
-                                           const stage_blk<T_Q8_0> *sx)
+                                           const stage_blk *sw, const stage_blk *sx)
 {
 #pragma unroll
     for (int i = 0; i < TL_ITEMS; i++) {
@@ -218,8 +213,7 @@ __global__ void mmq_tile_kernel(mm_group G, const int8_t *__restrict__ xqs,
 #pragma unroll
         for (int j = 0; j < 4; j++)
             acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
-    stage_blk<TYPE> sw[TL_ITEMS];
-    stage_blk<T_Q8_0> sx[TL_ITEMS];
+    stage_blk sw[TL_ITEMS], sx[TL_ITEMS]; /* weights (TYPE), activations (Q8_0) */
     tile_fetch<TYPE>(m, xqs, xd, T, row0, tok0, 0, tid, sw, sx);
     for (uint32_t s = 0; s < n_stage; s++) {
         tile_store<TYPE>(As, Bs, dws, dxs, tid, sw, sx);

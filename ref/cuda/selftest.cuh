@@ -99,7 +99,7 @@ static int selftest_type(uint64_t *seed)
     for (uint32_t r = 0; r < rows; r++)
         for (uint32_t b = 0; b < nb; b++) {
             const uint8_t *blk = raw + ((size_t)r * nb + b) * L.blk_bytes;
-            stage_blk<TYPE> sb;
+            stage_blk sb;
             int w[8];
             stage_load_w<TYPE>(m, (size_t)r * nb + b, sb);
             tile_words<TYPE>(sb, w);
