@@ -32,7 +32,7 @@ LIB_SO   := $(BUILD)/libflare.so
 FLARE    := $(BUILD)/flare
 TESTS    := $(BUILD)/tests/flare_tests
 
-.PHONY: all lib cli test test-run asan fuzz demo bench install clean help deps check-criterion \
+.PHONY: all lib cli test test-run asan racecheck fuzz demo bench install clean help deps check-criterion \
         sim test-hw lint-hw check-verilator
 all: lib cli
 
@@ -43,6 +43,7 @@ help:
 	@echo "  make demo       generate a model with 'flare mkmodel' and run it"
 	@echo "  make bench      benchmarks (results belong in docs/perf.md)"
 	@echo "  make asan       the whole test suite under ASan + UBSan (clang)"
+	@echo "  make racecheck  the CUDA kernels' data races: the emulator under ThreadSanitizer"
 	@echo "  make sim        Verilator models of hw/ with their testbenches (build/sim/)"
 	@echo "  make test-hw    lint hw/, check the generated registers, run the RTL testbenches"
 	@echo "  make xrtsim     build/libflare_xrtsim.so: the RTL behind the XRT C API (bench-xrtsim)"
@@ -104,6 +105,21 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    FLARE_OPT="-O1 -g" test-run
+
+# The CUDA kernels' data races, on the emulator under ThreadSanitizer (g++'s, whose runtime has
+# room for a block's fibers: ref/cuda/emu.cpp makes every CUDA thread a TSan fiber). bench_cuda's
+# GPU check on shapes that take every attention path (head dims 16, 12, 32, 64, 128, 256; GQA),
+# every weight type, long prompts over several tiles and decode split over 4 blocks a head,
+# with 4 host threads so blocks of a launch interleave. Any report fails it (docs/cuda.md).
+RACECHECK_PRESETS := tiny,tiny:dim=96:heads=8:kv=4,tiny:dim=128:heads=4:kv=2,\
+                     tiny:dim=128:heads=2:kv=1,tiny:dim=256:heads=2:kv=1,tiny:dim=256:heads=1:kv=1
+.PHONY: racecheck
+racecheck: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan CC=gcc SAN=-fsanitize=thread \
+	    build/tsan/bench_cuda build/tsan/libflare_cuda_emu.so
+	FLCU_EMU_THREADS=4 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	    FLARE_CUDA_LIB=build/tsan/libflare_cuda_emu.so build/tsan/bench_cuda --check \
+	    --presets $(subst $(eval) ,,$(RACECHECK_PRESETS)) --long 300 --att-split 4
 
 # libFuzzer targets: build/fuzz/<name>, run for FUZZ_SECONDS each on a corpus seeded from
 # tests/fuzz/corpus/<name>/ (crash inputs kept there are regression tests). The library is built
@@ -451,18 +467,24 @@ endif
 # kernel reading past a cudaMalloc'd buffer, as compute-sanitizer would).
 comma          := ,
 CUDA_EMU_LIB   := $(BUILD)/libflare_cuda_emu.so
-CUDA_EMU_CXX   := $(if $(SAN),clang++,$(CXX))
-CUDA_EMU_FLAGS := -std=c++17 $(if $(SAN),-O1 $(SAN) -fno-sanitize=vptr$(comma)function,-O2) -g \
+CUDA_EMU_TSAN  := $(if $(findstring thread,$(SAN)),-DFLCU_EMU_TSAN)
+CUDA_EMU_CXX   := $(if $(SAN),$(if $(CUDA_EMU_TSAN),$(CXX),clang++),$(CXX))
+CUDA_EMU_FLAGS := -std=c++17 $(if $(SAN),-O1 $(SAN) $(if $(CUDA_EMU_TSAN),-Wno-tsan,\
+                  -fno-sanitize=vptr$(comma)function),-O2) -g \
                   -fPIC -shared -DFLCU_EMU -fno-strict-aliasing -Wall -Wextra -Werror \
                   -Wno-unknown-pragmas -Iinclude -I.
 .PHONY: cuda-emu
 all: cuda-emu
 cuda-emu: $(CUDA_EMU_LIB)
+# Under make racecheck (ThreadSanitizer, g++) the execution model itself, emu.cpp, is compiled
+# without the instrumentation but with its annotations: the machine is not the program under test.
 $(CUDA_EMU_LIB): $(wildcard ref/cuda/*) include/flare/llama.h include/flare/fp16.h
-	@mkdir -p $(dir $@)
-	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none ref/cuda/emu.cpp \
-	    ref/cuda/emu_runtime.cpp ref/cuda/emu_selftest.cpp -ldl -lboost_context -pthread \
-	    -Wl,-z,nodelete
+	@mkdir -p $(dir $@) $(OBJ)/ref/cuda
+	$(CUDA_EMU_CXX) $(if $(CUDA_EMU_TSAN),$(filter-out -fsanitize=thread -shared -Wno-tsan,$(CUDA_EMU_FLAGS)) \
+	    $(CUDA_EMU_TSAN),$(CUDA_EMU_FLAGS)) -c -o $(OBJ)/ref/cuda/emu.o ref/cuda/emu.cpp
+	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none \
+	    $(OBJ)/ref/cuda/emu.o ref/cuda/emu_runtime.cpp ref/cuda/emu_selftest.cpp -ldl \
+	    -lboost_context -pthread -Wl,-z,nodelete
 # build/bench_cuda: the CUDA engine's benchmark and GPU check; it needs only libflare (the engine
 # is loaded at run time), so it is built everywhere and its --check is tested on the emulator.
 all: $(BUILD)/bench_cuda

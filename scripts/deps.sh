@@ -12,6 +12,7 @@ PKGS=(
   verilator                        # make sim / test-hw: the RTL testbenches (hw/, sim/)
   zlib1g-dev g++                   # libflare_xrtsim.so: Verilator's FST trace writer, the C++ side
   libboost-context-dev             # libflare_cuda_emu.so: CUDA threads as fibers (ref/cuda/emu.cpp)
+  libtsan2                         # make racecheck: g++'s ThreadSanitizer runtime
 )
 
 missing=()

@@ -18,12 +18,16 @@
  * Criterion (this program needs only libc and the CUDA driver); each preset also runs F16 and
  * Q4_0 with a --long N-token prompt (300; 0: none), which takes the prompt products over
  * several tiles and decode attention over split positions; --peer PREFIX adds llama.cpp's
- * logits for stories15M-Q8_0 (../shared/testdata/llamacpp/stories15M-Q8_0 here).
+ * logits for stories15M-Q8_0 (../shared/testdata/llamacpp/stories15M-Q8_0 here). A preset may
+ * carry shape changes, NAME:key=N..., keys dim, ffn, layers, heads, kv (kv heads): e.g.
+ * tiny:dim=256:heads=2:kv=1 has head dimension 128 (Llama-2-7B's) in a model of 2 layers, which
+ * the CPU engine checks in seconds where llama2-7b itself would take minutes a token.
  *
  * Build: make cuda (builds build/libflare_cuda.so and build/bench_cuda; the program finds the
  *        library next to itself, or at $FLARE_CUDA_LIB)
  * Run:   build/bench_cuda --check [--tmp DIR=/tmp] [--peer DIR/stories15M-Q8_0]
- *                         [--presets tiny,stories15M,tinyllama] [--long N=300]
+ *                         [--presets tiny,stories15M,tinyllama[,NAME:key=N...]]
+ *                         [--long N=300]
  *        build/bench_cuda [--decode N=128] [--prefill T=512] [--model tinyllama|llama2-7b|all]
  *                         [--type q4_0|q8_0|all] [--device N=0] [--no-mma] [--mma-untiled]
  *                         [--no-fuse] [--decode-at P=1] [--att-split N=0]
@@ -36,6 +40,7 @@
  * 1: one block a head, no flash-decoding; 0, the default: about two blocks an SM).
  * --no-fuse: decode with one launch a step (10 a layer) instead of the steps fused into the
  * matrix products' launches (5 a layer; fl_cuda_opts.fuse): the launch overhead saved. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,22 +273,60 @@ static int32_t argmax(const float *x, size_t n)
  * Limits: 1e-5 for F32/F16 weights; quantized, 5e-4 (a quantized matmul's bound) for models of
  * up to 6 layers as the tests, else 5e-4 x (layers + 1): the two engines run free, and their
  * Q8_0 activation rounding flips add up layer by layer (host/cli/cmd_run.c, docs/cuda.md). */
+/* A --presets entry, NAME[:key=N]... (keys dim, ffn, layers, heads, kv), into *mo; 0, or -1
+ * with the error set (mkmodel's own checks of the shape included). */
+static int parse_shape(const char *spec, fl_mkmodel_opts *mo)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } keys[] = {{"dim", offsetof(fl_mkmodel_opts, dim)},
+                {"ffn", offsetof(fl_mkmodel_opts, ffn)},
+                {"layers", offsetof(fl_mkmodel_opts, n_layers)},
+                {"heads", offsetof(fl_mkmodel_opts, n_heads)},
+                {"kv", offsetof(fl_mkmodel_opts, n_kv_heads)}};
+    char buf[128], *save = NULL;
+    if (strlen(spec) >= sizeof buf) {
+        flare_error(FLARE_EINVAL, "--presets: '%.40s...' is too long", spec);
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *name = strtok_r(buf, ":", &save);
+    if (!name || fl_mkmodel_preset(mo, name))
+        return -1;
+    for (char *kv = strtok_r(NULL, ":", &save); kv; kv = strtok_r(NULL, ":", &save)) {
+        char *eq = strchr(kv, '='), *end = NULL;
+        size_t k = 0, n_keys = sizeof keys / sizeof keys[0];
+        while (eq && k < n_keys && (strlen(keys[k].key) != (size_t)(eq - kv) ||
+                                    strncmp(kv, keys[k].key, (size_t)(eq - kv))))
+            k++;
+        unsigned long v = eq && eq[1] >= '0' && eq[1] <= '9' ? strtoul(eq + 1, &end, 10) : 0;
+        if (!eq || k == n_keys || !end || *end || !v || v > 1u << 20) {
+            flare_error(FLARE_EINVAL, "--presets %s: '%s' is not key=N with a key of dim, ffn, "
+                        "layers, heads, kv and N from 1 to 2^20", spec, kv);
+            return -1;
+        }
+        *(uint32_t *)((char *)mo + keys[k].off) = (uint32_t)v;
+    }
+    return fl_mkmodel_check(mo) ? -1 : 0;
+}
+
 static int check_case(const char *preset, uint32_t type, uint32_t n_prompt, const char *tmp,
                       uint32_t device)
 {
-    char label[64];
+    char label[160];
     snprintf(label, sizeof label, "%s%s", preset, n_prompt > 12 ? "/long" : "");
     int is_float = type == FL_TYPE_F32 || type == FL_TYPE_F16;
     double tol = is_float ? 1e-5 : 5e-4;
     char path[1024];
-    snprintf(path, sizeof path, "%s/bench_cuda-%s-%s-%u.gguf", tmp, preset, fl_type_name(type),
-             n_prompt);
+    snprintf(path, sizeof path, "%s/bench_cuda-%d-%s-%u.gguf", tmp, (int)getpid(),
+             fl_type_name(type), n_prompt);
     fl_mkmodel_opts mo;
     fl_model *m = NULL;
     fl_engine *c = NULL;
     fl_cuda_engine *g = NULL;
     int fail = 1;
-    fl_mkmodel_preset(&mo, preset);
+    parse_shape(preset, &mo); /* checked by check_all */
     mo.type = type;
     mo.seed = 11;
     mo.n_threads = 0;
@@ -409,14 +452,22 @@ static int check_all(const char *tmp, const char *peer, uint32_t device, const c
 {
     const uint32_t types[5] = {FL_TYPE_F32, FL_TYPE_F16, FL_TYPE_Q8_0, FL_TYPE_Q5_0, FL_TYPE_Q4_0};
     int fails = 0, n_cases = 0;
-    char list[256], *save = NULL;
+    char list[1024], *save = NULL;
+    if (strlen(presets) >= sizeof list) {
+        printf("FAIL --presets: longer than %zu characters\n", sizeof list - 1);
+        return 1;
+    }
     snprintf(list, sizeof list, "%s", presets);
-    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0)) {
+        char one[256];
         fl_mkmodel_opts mo;
-        if (fl_mkmodel_preset(&mo, p)) {
+        snprintf(one, sizeof one, "%.*s", (int)strcspn(p, ","), p);
+        if (parse_shape(one, &mo)) { /* every entry before the first case runs */
             printf("FAIL --presets: %s\n", flare_last_error());
             return 1;
         }
+    }
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         for (int t = 0; t < 5; t++, n_cases++)
             fails += check_case(p, types[t], 12, tmp, device);
         static const uint32_t long_types[2] = {FL_TYPE_F16, FL_TYPE_Q4_0};

@@ -32,6 +32,74 @@
 
 namespace ctx = boost::context;
 
+/* ---- ThreadSanitizer: CUDA threads as fibers (make racecheck) -------------------------------
+ * Built with -fsanitize=thread, every CUDA thread is a TSan fiber and no switch between them
+ * orders anything, so TSan reports two threads' accesses to one address (shared or global
+ * memory), one a write, that nothing orders, whatever order the scheduler ran them in: what
+ * compute-sanitizer's racecheck reports on a GPU, and global memory between blocks too.
+ * What orders them is what orders them on a GPU: a block barrier (each arriving thread releases,
+ * each leaving one acquires; an exited thread counts as arrived at every later barrier), a
+ * launch after the host code and the launches before it, atomics (sequentially consistent
+ * here, so the __threadfence beside an atomicAdd is taken for granted: TSan does not model
+ * fences). And one thing a GPU does not order: the blocks one host thread runs, one after
+ * another, since their __shared__ arrays are the same thread-local storage (TSan has no way
+ * to forget an address's history); blocks on different host threads stay unordered, so
+ * racecheck runs several, and a race between blocks is seen when the two land on two.
+ * A shuffle or an mma orders nothing (CUDA promises memory ordering for __syncwarp, not for
+ * them). This file, the machine rather than the program under test, is compiled without the
+ * instrumentation (FLCU_EMU_TSAN from the Makefile): its bookkeeping and the fiber switches are
+ * not checked; the kernels (engine.cu) and the runtime API (emu_runtime.cpp) are. */
+#ifdef FLCU_EMU_TSAN
+#include <sanitizer/tsan_interface.h>
+extern "C" void AnnotateIgnoreReadsBegin(const char *file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char *file, int line);
+extern "C" void AnnotateIgnoreWritesBegin(const char *file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char *file, int line);
+static void *tsan_current()
+{
+    return __tsan_get_current_fiber();
+}
+static void *tsan_new_fiber()
+{
+    return __tsan_create_fiber(0);
+}
+static void tsan_switch(void *fiber)
+{
+    __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync);
+}
+static void tsan_release(void *a)
+{
+    __tsan_release(a);
+}
+static void tsan_acquire(void *a)
+{
+    __tsan_acquire(a);
+}
+static void tsan_ignore(bool on) /* the exchange slots: the machine's, not the program's */
+{
+    if (on) {
+        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+    } else {
+        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+    }
+}
+#else
+static void *tsan_current()
+{
+    return nullptr;
+}
+static void *tsan_new_fiber()
+{
+    return nullptr;
+}
+static void tsan_switch(void *) {}
+static void tsan_release(void *) {}
+static void tsan_acquire(void *) {}
+static void tsan_ignore(bool) {}
+#endif
+
 /* ---- the execution model -------------------------------------------------------------------- */
 
 namespace {
@@ -55,6 +123,7 @@ struct block_state {
     unsigned long progress; /* barriers opened + threads finished */
     std::vector<warp_state> warps;
     std::vector<double> dyn; /* dynamic shared memory (8-byte aligned) */
+    char tsan_sync[2], tsan_start, tsan_end; /* TSan: barrier generations by parity, a block */
 };
 
 /* The fibers of one host thread that run the threads of a block, reused from block to block
@@ -70,12 +139,15 @@ struct machine {
     int order = 0; /* 0 first-to-last, 1 last-to-first, 2 random */
     uint64_t seed = 1;
     std::vector<unsigned> perm;
+    void *tsan_sched = nullptr;   /* TSan: the host thread's own context */
+    std::vector<void *> tsan_fib; /* TSan: a fiber a CUDA thread */
 };
 thread_local machine *M;
 std::mutex g_exec;
 
 static void yield()
 {
+    tsan_switch(M->tsan_sched);
     M->sched = std::move(M->sched).resume();
 }
 
@@ -148,12 +220,13 @@ void syncthreads(int line)
         faultf(719, "__syncthreads reached at kernels.cuh:%d by some threads and :%d by others",
                b.line, line);
     unsigned gen = b.gen;
-    if (++b.arrived == b.live) {
+    tsan_release(&b.tsan_sync[gen & 1]);
+    if (++b.arrived == b.live)
         open_block_barrier(b);
-        return;
-    }
-    while (b.gen == gen)
-        yield();
+    else
+        while (b.gen == gen)
+            yield();
+    tsan_acquire(&b.tsan_sync[gen & 1]);
 }
 
 /* Arrive at the warp's exchange `line`; returns the parity of the slots to use, after every
@@ -187,11 +260,15 @@ void shfl_xor(unsigned mask, void *v, size_t size, int lane_mask, int width, int
         faultf(719, "__shfl_xor_sync(mask 0x%x, width %d): only the whole warp (mask 0x%x, "
                "width 32) is modelled", mask, width, full);
     unsigned par = w.gen & 1u;
+    tsan_ignore(true);
     memcpy(&w.slot[par][cur->lane], v, size);
+    tsan_ignore(false);
     par = warp_exchange(w, line, "__shfl_xor_sync");
     unsigned src = cur->lane ^ (unsigned)lane_mask;
+    tsan_ignore(true);
     if (src < w.width)
         memcpy(v, &w.slot[par][src], size);
+    tsan_ignore(false);
 }
 
 /* Fragments of mma.m16n8k32.row.col.s32.s8.s8.s32 (PTX ISA, "Matrix Fragments for
@@ -220,9 +297,12 @@ void mma_m16n8k32_s8(int *c, const int *a, const int *b)
     if (w.width != 32)
         faultf(719, "mma.sync in a warp of %u threads (needs 32)", w.width);
     unsigned par = w.gen & 1u;
+    tsan_ignore(true);
     memcpy(w.frag[par][cur->lane], a, 4 * sizeof(int));
     memcpy(w.frag[par][cur->lane] + 4, b, 2 * sizeof(int));
+    tsan_ignore(false);
     par = warp_exchange(w, -1, "mma.sync.m16n8k32");
+    tsan_ignore(true);
     const int (*f)[6] = w.frag[par];
     unsigned g = cur->lane / 4, t = cur->lane % 4;
     for (unsigned i = 0; i < 4; i++) {
@@ -232,6 +312,7 @@ void mma_m16n8k32_s8(int *c, const int *a, const int *b)
             s += a_elem(f, row, k) * b_elem(f, k, col);
         c[i] = (int)((uint32_t)c[i] + (uint32_t)s); /* s32 accumulate wraps */
     }
+    tsan_ignore(false);
 }
 
 void *dyn_shared()
@@ -247,6 +328,8 @@ static void thread_exit(machine *m, unsigned i)
     b.live--;
     w.live--;
     b.progress++;
+    tsan_release(&b.tsan_sync[0]); /* it counts as arrived at every later barrier */
+    tsan_release(&b.tsan_sync[1]);
     if (w.arrived)
         faultf(719, "lane %u exited while %u lanes of its warp wait in an exchange",
                m->th[i].lane, w.arrived);
@@ -262,9 +345,12 @@ static ctx::fiber make_worker(machine *m, unsigned i)
                       [m, i](ctx::fiber &&s) {
                           m->sched = std::move(s);
                           for (;;) {
+                              tsan_acquire(&m->blk.tsan_start);
                               m->body->run();
                               thread_exit(m, i);
                               m->done[i] = 1;
+                              tsan_release(&m->blk.tsan_end);
+                              tsan_switch(m->tsan_sched);
                               m->sched = std::move(m->sched).resume(); /* until the next block */
                           }
                           return std::move(m->sched);
@@ -273,8 +359,10 @@ static ctx::fiber make_worker(machine *m, unsigned i)
 
 static machine *get_machine()
 {
-    if (!M)
+    if (!M) {
         M = new machine; /* kept: its fibers wait for the next block */
+        M->tsan_sched = tsan_current();
+    }
     return M;
 }
 
@@ -300,8 +388,10 @@ static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
         m->th.resize(n);
         m->done.resize(n);
     }
-    while (m->fib.size() < n)
+    while (m->fib.size() < n) {
+        m->tsan_fib.push_back(tsan_new_fiber());
         m->fib.push_back(make_worker(m, (unsigned)m->fib.size()));
+    }
     for (unsigned i = 0; i < n; i++) {
         thread_ctx &t = m->th[i];
         t.tid = dim3(i % block.x, i / block.x % block.y, i / (block.x * block.y));
@@ -314,6 +404,7 @@ static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
         t.blk = &b;
         m->done[i] = 0;
     }
+    tsan_release(&b.tsan_start);
     uint64_t rng = m->seed * 0x9E3779B97F4A7C15ull ^
                    (1 + bid.x + 65536ull * (bid.y + 65536ull * bid.z)); /* never 0 */
     while (b.live) {
@@ -334,6 +425,7 @@ static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
             if (m->done[i])
                 continue;
             cur = &m->th[i];
+            tsan_switch(m->tsan_fib[i]);
             m->fib[i] = std::move(m->fib[i]).resume();
         }
         cur = nullptr;
@@ -348,6 +440,7 @@ static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
                 open_warp_barrier(b, w);
         }
     }
+    tsan_acquire(&b.tsan_end);
 }
 
 /* FLCU_EMU_PROFILE=1: per kernel, the launches, blocks and threads, printed to stderr at exit

@@ -18,8 +18,10 @@
  * What it reports as a GPU would, with the place named (cudaGetErrorString): a misaligned
  * vector load (cudaErrorMisalignedAddress), barriers reached from different places or a
  * shuffle naming an exited lane (cudaErrorLaunchFailure), an invalid launch.
- * What it cannot show: speed, memory-model races (threads run in a fixed interleaving), and the
- * GPU's own libm and fused multiply-adds (results differ from a GPU's in the last bits). */
+ * What it cannot show: speed, memory-model races beyond what ThreadSanitizer sees in the
+ * racecheck build (make racecheck: barriers as happens-before, atomics as sequentially
+ * consistent, fences not modelled), and the GPU's own libm and fused multiply-adds (results
+ * differ from a GPU's in the last bits). */
 #ifndef FLARE_REF_CUDA_EMU_H
 #define FLARE_REF_CUDA_EMU_H
 
@@ -146,6 +148,22 @@ struct thread_ctx {
  * __shared__ arrays included, into the static TLS that glibc keeps for dlopen: too little.) */
 extern thread_local thread_ctx *cur;
 
+/* Under ThreadSanitizer (make racecheck) every CUDA thread is a TSan fiber and the kernels'
+ * shared and global memory accesses are checked for races; `cur`, which the scheduler sets
+ * before each resume, is read through an uninstrumented function (docs/cuda.md). */
+#if defined(__SANITIZE_THREAD__) && !defined(FLCU_EMU_TSAN)
+#define FLCU_EMU_TSAN 1
+#endif
+#ifdef FLCU_EMU_TSAN
+__attribute__((no_sanitize("thread"))) inline thread_ctx *self()
+{
+    return cur;
+}
+#define FLCU_EMU_SELF flcu_emu::self()
+#else
+#define FLCU_EMU_SELF flcu_emu::cur
+#endif
+
 void syncthreads(int line);
 void shfl_xor(unsigned mask, void *v, size_t size, int lane_mask, int width, int line);
 void mma_m16n8k32_s8(int *c, const int *a, const int *b);
@@ -155,10 +173,10 @@ void fault(int code, const char *what);
 
 } // namespace flcu_emu
 
-#define threadIdx (flcu_emu::cur->tid)
-#define blockIdx (flcu_emu::cur->bid)
-#define blockDim (flcu_emu::cur->bdim)
-#define gridDim (flcu_emu::cur->gdim)
+#define threadIdx (FLCU_EMU_SELF->tid)
+#define blockIdx (FLCU_EMU_SELF->bid)
+#define blockDim (FLCU_EMU_SELF->bdim)
+#define gridDim (FLCU_EMU_SELF->gdim)
 #define __syncthreads() flcu_emu::syncthreads(__LINE__)
 #define FLCU_DYN_SHARED(T, name) T *name = (T *)flcu_emu::dyn_shared()
 

@@ -369,29 +369,33 @@ static void vs_cpu(const char *preset, uint32_t type, double tol)
 
 #define TOL_FLOAT 1e-5
 #define TOL_QUANT 5e-4
+/* The emulator runs the larger cases on the CPU: under make asan several times slower, and
+ * slower again while another test shares the two cores (batch_vs_single_and_graphs: 50 s alone
+ * under ASan, past 120 s beside another job). The limit catches a hang; it times nothing. */
+#define EMU_TIMEOUT 600
 
 Test(cuda, vs_cpu_tiny_f32) { vs_cpu("tiny", FL_TYPE_F32, TOL_FLOAT); }
 Test(cuda, vs_cpu_tiny_f16) { vs_cpu("tiny", FL_TYPE_F16, TOL_FLOAT); }
 Test(cuda, vs_cpu_tiny_q8_0) { vs_cpu("tiny", FL_TYPE_Q8_0, TOL_QUANT); }
 Test(cuda, vs_cpu_tiny_q5_0) { vs_cpu("tiny", FL_TYPE_Q5_0, TOL_QUANT); }
 Test(cuda, vs_cpu_tiny_q4_0) { vs_cpu("tiny", FL_TYPE_Q4_0, TOL_QUANT); }
-Test(cuda, vs_cpu_stories15M_f32, .timeout = 120)
+Test(cuda, vs_cpu_stories15M_f32, .timeout = EMU_TIMEOUT)
 {
     vs_cpu("stories15M", FL_TYPE_F32, TOL_FLOAT);
 }
-Test(cuda, vs_cpu_stories15M_f16, .timeout = 120)
+Test(cuda, vs_cpu_stories15M_f16, .timeout = EMU_TIMEOUT)
 {
     vs_cpu("stories15M", FL_TYPE_F16, TOL_FLOAT);
 }
-Test(cuda, vs_cpu_stories15M_q8_0, .timeout = 120)
+Test(cuda, vs_cpu_stories15M_q8_0, .timeout = EMU_TIMEOUT)
 {
     vs_cpu("stories15M", FL_TYPE_Q8_0, TOL_QUANT);
 }
-Test(cuda, vs_cpu_stories15M_q5_0, .timeout = 120)
+Test(cuda, vs_cpu_stories15M_q5_0, .timeout = EMU_TIMEOUT)
 {
     vs_cpu("stories15M", FL_TYPE_Q5_0, TOL_QUANT);
 }
-Test(cuda, vs_cpu_stories15M_q4_0, .timeout = 120)
+Test(cuda, vs_cpu_stories15M_q4_0, .timeout = EMU_TIMEOUT)
 {
     vs_cpu("stories15M", FL_TYPE_Q4_0, TOL_QUANT);
 }
@@ -400,7 +404,7 @@ Test(cuda, vs_cpu_stories15M_q4_0, .timeout = 120)
 
 /* Batched prompt (tensor cores, and the dp4a T > 1 kernels) vs one token at a time, with and
  * without CUDA graphs. */
-Test(cuda, batch_vs_single_and_graphs, .timeout = 120)
+Test(cuda, batch_vs_single_and_graphs, .timeout = EMU_TIMEOUT)
 {
     need_engine();
     char path[512];
@@ -459,7 +463,7 @@ static void expect_same_logits(const fl_cuda_engine *g, const float *a, const fl
  * positions (1, 2, 4, 8 elements a lane, one vector load each), GQA, 12 SwiGLU groups;
  * the emulator's threads in a new random order every round, its blocks on 2 host threads, so
  * which block arrives last changes from launch to launch. */
-Test(cuda, fused_decode_equals_unfused, .timeout = 120)
+Test(cuda, fused_decode_equals_unfused, .timeout = EMU_TIMEOUT)
 {
     setenv("FLCU_EMU_ORDER", "random:11", 1);
     need_engine();
@@ -556,7 +560,7 @@ Test(cuda, prompt_in_chunks)
  * 416 rows (5 and 6.5 tiles), k of 10 and 13 blocks (the last stage 2 and 1 blocks), prompt
  * chunks of 70 tokens (a second token tile with 6) and then 8 (the smallest tensor-core chunk),
  * grouped-query heads; the emulator's threads in a random order each round. */
-Test(cuda, tiled_mma_equals_per_warp, .timeout = 120)
+Test(cuda, tiled_mma_equals_per_warp, .timeout = EMU_TIMEOUT)
 {
     setenv("FLCU_EMU_ORDER", "random:17", 1);
     need_engine();
@@ -601,7 +605,7 @@ Test(cuda, tiled_mma_equals_per_warp, .timeout = 120)
  * block of a head combining) and over one; F16 weights, so the attention is what differs from
  * the CPU engine. Head dims 12 (a warp a score), 16 and 48 (a thread an element of v) and 64
  * (the warps' vector path), grouped-query heads; the emulator's threads in a random order. */
-Test(cuda, attention_tiles_and_splits, .timeout = 300)
+Test(cuda, attention_tiles_and_splits, .timeout = EMU_TIMEOUT)
 {
     setenv("FLCU_EMU_ORDER", "random:3", 1);
     need_engine();
@@ -672,7 +676,7 @@ static void record(void *user, uint32_t layer, const float *x, uint32_t T)
     r->calls++;
 }
 
-Test(cuda, layer_hook_matches_cpu, .timeout = 120)
+Test(cuda, layer_hook_matches_cpu, .timeout = EMU_TIMEOUT)
 {
     need_engine();
     char path[512];
@@ -705,7 +709,7 @@ Test(cuda, layer_hook_matches_cpu, .timeout = 120)
  * on the engine under test: tiny's five types with the 12-token prompt, F16 and Q4_0 with an
  * 80-token one (two prompt tiles; its steps split attention over 2 ranges with --att-split 4),
  * one PASS line each and exit 0; a --long that cannot be is a usage error (exit 2). */
-Test(cuda, bench_cuda_check_runs, .timeout = 120)
+Test(cuda, bench_cuda_check_runs, .timeout = EMU_TIMEOUT)
 {
     need_engine();
     char bin[4096];
@@ -801,7 +805,7 @@ Test(cuda, context_full_and_bad_token)
 #define PEER_VOCAB 32000
 
 /* llama.cpp's logits for its own greedy run, fed the same tokens. */
-Test(cuda, llamacpp_peer_logits, .timeout = 60)
+Test(cuda, llamacpp_peer_logits, .timeout = EMU_TIMEOUT)
 {
     need_engine();
     fl_model *m = NULL;
