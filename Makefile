@@ -480,8 +480,8 @@ cuda-emu: $(CUDA_EMU_LIB)
 # without the instrumentation but with its annotations: the machine is not the program under test.
 $(CUDA_EMU_LIB): $(wildcard ref/cuda/*) include/flare/llama.h include/flare/fp16.h
 	@mkdir -p $(dir $@) $(OBJ)/ref/cuda
-	$(CUDA_EMU_CXX) $(if $(CUDA_EMU_TSAN),$(filter-out -fsanitize=thread -shared -Wno-tsan,$(CUDA_EMU_FLAGS)) \
-	    $(CUDA_EMU_TSAN),$(CUDA_EMU_FLAGS)) -c -o $(OBJ)/ref/cuda/emu.o ref/cuda/emu.cpp
+	$(CUDA_EMU_CXX) $(filter-out -shared $(if $(CUDA_EMU_TSAN),-fsanitize=thread -Wno-tsan),\
+	    $(CUDA_EMU_FLAGS)) $(CUDA_EMU_TSAN) -c -o $(OBJ)/ref/cuda/emu.o ref/cuda/emu.cpp
 	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) -o $@ -x c++ ref/cuda/engine.cu -x none \
 	    $(OBJ)/ref/cuda/emu.o ref/cuda/emu_runtime.cpp ref/cuda/emu_selftest.cpp -ldl \
 	    -lboost_context -pthread -Wl,-z,nodelete
