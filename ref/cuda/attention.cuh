@@ -251,7 +251,8 @@ __global__ void attention_kernel(att_args a)
             gacc[i] = o;
         }
     }
-    __syncthreads();
+    /* from here a thread reads only the gacc[i] it wrote itself (i = threadIdx.x + k x
+     * ATT_THREADS), so no barrier orders them (make racecheck: none needed) */
     float inv_l = 1.0f / l;
     if (n_split > 1) { /* publish (m, l, o); the last block of the head combines */
         float *pp = a.part + ((size_t)h * ATT_MAX_SPLIT + s) * (hd + 2);
@@ -286,7 +287,6 @@ __global__ void attention_kernel(att_args a)
             gacc[i] = o;
         }
         inv_l = 1.0f / ll;
-        __syncthreads();
     }
     for (uint32_t i = threadIdx.x; i < hd; i += ATT_THREADS) {
         float o = gacc[i] * inv_l;
