@@ -6,7 +6,8 @@
 #   mkdir -p build/gpu/peer && cp ../shared/testdata/llamacpp/stories15M-Q8_0.{gguf,logits.f32} \
 #       build/gpu/peer/
 #   device run, carry ["build/gpu/bench_cuda", "build/gpu/libflare_cuda.so", "build/gpu/peer"]:
-#       tools/cuda_device_run.sh check      # correctness: tiny, stories15M, tinyllama x 5 types
+#       tools/cuda_device_run.sh check      # correctness: tiny, stories15M, tinyllama x 5 types,
+#                                           # small models of head dims 12, 32, 128, 256
 #       tools/cuda_device_run.sh bench      # speed: tinyllama, llama2-7b x Q4_0, Q8_0
 #       tools/cuda_device_run.sh sanitize   # compute-sanitizer memcheck, racecheck, synccheck
 #       tools/cuda_device_run.sh profile    # ncu: time per kernel of two TinyLlama decode steps,
@@ -23,6 +24,7 @@ B=${BUILD:-build/gpu}
 O=${OUT:-$B/out}
 mkdir -p "$O"
 rc=0
+SHAPES=tiny:dim=96:heads=8:kv=4,tiny:dim=128:heads=4:kv=2,tiny:dim=256:heads=2:kv=1,tiny:dim=256:heads=1:kv=1
 
 step() { # name command...
     local name=$1
@@ -40,6 +42,8 @@ cat "$O/machine.txt"
 case "${1:-all}" in
 check | all)
     step check "$B/bench_cuda" --check --peer "$B/peer/stories15M-Q8_0"
+    # head dims 12, 32, 128 (Llama-2-7B's), 256 and grouped-query heads in 2-layer models
+    step check_shapes "$B/bench_cuda" --check --presets "$SHAPES"
     step check_no_split "$B/bench_cuda" --check --att-split 1 --presets tinyllama
     step check_no_mma "$B/bench_cuda" --check --no-mma --presets tiny,stories15M
     step check_mma_untiled "$B/bench_cuda" --check --mma-untiled --presets tiny,stories15M
@@ -62,7 +66,8 @@ bench | all)
 sanitize)
     for tool in memcheck racecheck synccheck; do
         step "sanitize_$tool" compute-sanitizer --tool "$tool" --error-exitcode 3 \
-            "$B/bench_cuda" --check --presets tiny,stories15M --long 100
+            "$B/bench_cuda" --check --presets "tiny,stories15M,tiny:dim=256:heads=2:kv=1" \
+            --long 100
     done
     ;;
 profile)

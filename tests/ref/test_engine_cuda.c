@@ -716,13 +716,32 @@ Test(cuda, bench_cuda_check_runs, .timeout = EMU_TIMEOUT)
     if (t_build_lib(NULL, "bench_cuda", bin, sizeof bin))
         cr_skip_test("%s not built", bin);
     char cmd[10000], *out = NULL;
-    snprintf(cmd, sizeof cmd, "FLARE_CUDA_LIB='%s' '%s' --check --presets tiny --long 80 "
-             "--att-split 4 --tmp '%s' 2>&1", getenv("FLARE_CUDA_LIB"), bin, FLARE_TMPDIR);
+    /* tiny with head dim 64 (the shape syntax; attention's vector path of 2 elements a lane) */
+    snprintf(cmd, sizeof cmd, "FLARE_CUDA_LIB='%s' '%s' --check --presets "
+             "tiny:dim=128:heads=2:kv=1 --long 80 --att-split 4 --tmp '%s' 2>&1",
+             getenv("FLARE_CUDA_LIB"), bin, FLARE_TMPDIR);
     int st = t_run(cmd, &out);
     cr_expect_eq(st, 0, "bench_cuda --check exit %d:\n%s", st, out);
     cr_expect(strstr(out, "PASS: 0 of 7 cases failed"), "%s", out);
-    cr_expect(strstr(out, "PASS tiny/long       q4_0"), "%s", out);
+    cr_expect(strstr(out, "PASS tiny:dim=128:heads=2:kv=1/long q4_0"), "%s", out);
     free(out);
+    /* a bad entry anywhere in the list: refused before any case runs */
+    static const char *const bad[][2] = {
+        {"tiny,tiny:foo=3", "'foo=3' is not key=N"},
+        {"tiny,tiny:dim=0", "'dim=0' is not key=N"},
+        {"tiny,tiny:heads=", "'heads=' is not key=N"},
+        {"tiny,tiny:dim=100:heads=3", "expected a divisor of --dim 100, got 3"},
+        {"tiny,nope", "unknown preset 'nope'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "FLARE_CUDA_LIB='%s' '%s' --check --presets '%s' 2>&1",
+                 getenv("FLARE_CUDA_LIB"), bin, bad[i][0]);
+        st = t_run(cmd, &out);
+        cr_expect_eq(st, 1, "--presets %s: exit %d", bad[i][0], st);
+        cr_expect(strstr(out, "FAIL --presets") && strstr(out, bad[i][1]), "%s", out);
+        cr_expect(!strstr(out, "PASS tiny"), "--presets %s ran a case:\n%s", bad[i][0], out);
+        free(out);
+    }
     snprintf(cmd, sizeof cmd, "'%s' --check --long 5 2>&1", bin);
     st = t_run(cmd, &out);
     cr_expect_eq(st, 2, "bench_cuda --long 5: exit %d", st);
