@@ -39,9 +39,9 @@ namespace ctx = boost::context;
  * compute-sanitizer's racecheck reports on a GPU, and global memory between blocks too.
  * What orders them is what orders them on a GPU: a block barrier (each arriving thread releases,
  * each leaving one acquires; an exited thread counts as arrived at every later barrier), a
- * launch after the host code and the launches before it, atomics (sequentially consistent
- * here, so the __threadfence beside an atomicAdd is taken for granted: TSan does not model
- * fences). And one thing a GPU does not order: the blocks one host thread runs, one after
+ * launch after the host code and the launches before it, an atomic after a __threadfence
+ * (relaxed for TSan, which does not model fences; the fence's part is given by hand below, so
+ * a writer's missing fence is a race). And one thing a GPU does not order: the blocks one host thread runs, one after
  * another, since their __shared__ arrays are the same thread-local storage (TSan has no way
  * to forget an address's history); blocks on different host threads stay unordered, so
  * racecheck runs several, and a race between blocks is seen when the two land on two.
@@ -315,6 +315,23 @@ void mma_m16n8k32_s8(int *c, const int *a, const int *b)
     tsan_ignore(false);
 }
 
+/* make racecheck: a fence's effect, which TSan does not model. A release fence orders the
+ * writes before it before the atomics after it: so an atomic by a thread that has fenced
+ * releases into the atomic's address (all the thread has done or acquired so far: more than the
+ * fence orders if it wrote between the two, never less). Every atomic acquires: the reading
+ * side, where the block with the last ticket reads the others' writes after the barrier that
+ * follows it, through L2 (__ldcg); its second fence is not checked. */
+void tsan_atomic_begin(void *p)
+{
+    if (cur->fenced)
+        tsan_release(p);
+}
+
+void tsan_atomic_end(void *p)
+{
+    tsan_acquire(p);
+}
+
 void *dyn_shared()
 {
     return cur->blk->dyn.data();
@@ -401,6 +418,7 @@ static void run_block(machine *m, dim3 bid, dim3 grid, dim3 block, size_t smem)
         t.linear = i;
         t.warp = i / 32;
         t.lane = i % 32;
+        t.fenced = false;
         t.blk = &b;
         m->done[i] = 0;
     }

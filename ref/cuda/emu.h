@@ -141,6 +141,7 @@ struct thread_ctx {
     dim3 tid, bid, bdim, gdim;
     unsigned linear, warp, lane;
     block_state *blk;
+    bool fenced; /* make racecheck: a __threadfence since the thread began */
 };
 
 /* The CUDA thread this host thread is running (null outside a kernel). (Initial-exec TLS would
@@ -168,6 +169,8 @@ void syncthreads(int line);
 void shfl_xor(unsigned mask, void *v, size_t size, int lane_mask, int width, int line);
 void mma_m16n8k32_s8(int *c, const int *a, const int *b);
 void *dyn_shared();
+void tsan_atomic_begin(void *p); /* make racecheck: an atomic on p */
+void tsan_atomic_end(void *p);
 /* Records a device-side fault (sticky, as on a GPU): what, at the current thread. */
 void fault(int code, const char *what);
 
@@ -210,17 +213,33 @@ inline T __ldcg(const T *p)
     return __ldg(p);
 }
 
-/* Device-scope atomics and fence: blocks of a launch run on several host threads. */
+/* Device-scope atomics and fence: blocks of a launch run on several host threads. A GPU's
+ * atomics are relaxed; what orders memory around them is __threadfence. Under make racecheck
+ * they are relaxed for TSan, which does not model fences, and what a fence does for the writer
+ * is given to it by hand (emu.cpp: only an atomic after a fence publishes), so a writer's
+ * missing __threadfence is a reported race; elsewhere they are sequentially consistent. */
+#ifdef FLCU_EMU_TSAN
+#define FLCU_EMU_ATOMIC(p, op)                                                                     \
+    flcu_emu::tsan_atomic_begin(p);                                                                \
+    unsigned r = op;                                                                               \
+    flcu_emu::tsan_atomic_end(p);                                                                  \
+    return r
+#else
+#define FLCU_EMU_ATOMIC(p, op) return op
+#endif
 inline unsigned atomicAdd(unsigned *p, unsigned v)
 {
-    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+    FLCU_EMU_ATOMIC(p, __atomic_fetch_add(p, v, __ATOMIC_RELAXED));
 }
 inline unsigned atomicExch(unsigned *p, unsigned v)
 {
-    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+    FLCU_EMU_ATOMIC(p, __atomic_exchange_n(p, v, __ATOMIC_RELAXED));
 }
 inline void __threadfence()
 {
+#ifdef FLCU_EMU_TSAN
+    FLCU_EMU_SELF->fenced = true;
+#endif
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
