@@ -41,10 +41,11 @@ namespace ctx = boost::context;
  * each leaving one acquires; an exited thread counts as arrived at every later barrier), a
  * launch after the host code and the launches before it, an atomic after a __threadfence
  * (relaxed for TSan, which does not model fences; the fence's part is given by hand below, so
- * a writer's missing fence is a race). And one thing a GPU does not order: the blocks one host thread runs, one after
- * another, since their __shared__ arrays are the same thread-local storage (TSan has no way
- * to forget an address's history); blocks on different host threads stay unordered, so
- * racecheck runs several, and a race between blocks is seen when the two land on two.
+ * a writer's missing fence is a race). And one thing a GPU does not order: the blocks one host
+ * thread runs, one after another, since their __shared__ arrays are the same thread-local
+ * storage (TSan has no way to forget an address's history); blocks on different host threads
+ * stay unordered, so racecheck runs several, and a race between blocks is seen when the two
+ * land on two.
  * A shuffle or an mma orders nothing (CUDA promises memory ordering for __syncwarp, not for
  * them). This file, the machine rather than the program under test, is compiled without the
  * instrumentation (FLCU_EMU_TSAN from the Makefile): its bookkeeping and the fiber switches are
