@@ -266,13 +266,6 @@ static int32_t argmax(const float *x, size_t n)
     return (int32_t)b;
 }
 
-/* A prompt of n_prompt tokens (12, or the --long length) in one batch, 8 steps teacher-forced
- * with the CPU's token; 1 on failure. The long prompt takes the prompt products over several
- * 64-token tiles and attention over several 256-position tiles, and its steps split attention
- * over positions (flash-decoding) where the GPU's SM count asks for it.
- * Limits: 1e-5 for F32/F16 weights; quantized, 5e-4 (a quantized matmul's bound) for models of
- * up to 6 layers as the tests, else 5e-4 x (layers + 1): the two engines run free, and their
- * Q8_0 activation rounding flips add up layer by layer (host/cli/cmd_run.c, docs/cuda.md). */
 /* A --presets entry, NAME[:key=N]... (keys dim, ffn, layers, heads, kv), into *mo; 0, or -1
  * with the error set (mkmodel's own checks of the shape included). */
 static int parse_shape(const char *spec, fl_mkmodel_opts *mo)
@@ -311,6 +304,13 @@ static int parse_shape(const char *spec, fl_mkmodel_opts *mo)
     return fl_mkmodel_check(mo) ? -1 : 0;
 }
 
+/* A prompt of n_prompt tokens (12, or the --long length) in one batch, 8 steps teacher-forced
+ * with the CPU's token; 1 on failure. The long prompt takes the prompt products over several
+ * 64-token tiles and attention over several 256-position tiles, and its steps split attention
+ * over positions (flash-decoding) where the GPU's SM count asks for it.
+ * Limits: 1e-5 for F32/F16 weights; quantized, 5e-4 (a quantized matmul's bound) for models of
+ * up to 6 layers as the tests, else 5e-4 x (layers + 1): the two engines run free, and their
+ * Q8_0 activation rounding flips add up layer by layer (host/cli/cmd_run.c, docs/cuda.md). */
 static int check_case(const char *preset, uint32_t type, uint32_t n_prompt, const char *tmp,
                       uint32_t device)
 {

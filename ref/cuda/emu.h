@@ -18,10 +18,9 @@
  * What it reports as a GPU would, with the place named (cudaGetErrorString): a misaligned
  * vector load (cudaErrorMisalignedAddress), barriers reached from different places or a
  * shuffle naming an exited lane (cudaErrorLaunchFailure), an invalid launch.
- * What it cannot show: speed, memory-model races beyond what ThreadSanitizer sees in the
- * racecheck build (make racecheck: barriers as happens-before, atomics as sequentially
- * consistent, fences not modelled), and the GPU's own libm and fused multiply-adds (results
- * differ from a GPU's in the last bits). */
+ * What it cannot show: speed, races beyond what ThreadSanitizer sees in the racecheck build
+ * (make racecheck: barriers order, shuffles do not, an atomic after a fence publishes), and
+ * the GPU's own libm and fused multiply-adds (results differ from a GPU's in the last bits). */
 #ifndef FLARE_REF_CUDA_EMU_H
 #define FLARE_REF_CUDA_EMU_H
 
@@ -217,7 +216,7 @@ inline T __ldcg(const T *p)
  * atomics are relaxed; what orders memory around them is __threadfence. Under make racecheck
  * they are relaxed for TSan, which does not model fences, and what a fence does for the writer
  * is given to it by hand (emu.cpp: only an atomic after a fence publishes), so a writer's
- * missing __threadfence is a reported race; elsewhere they are sequentially consistent. */
+ * missing __threadfence is a reported race. */
 #ifdef FLCU_EMU_TSAN
 #define FLCU_EMU_ATOMIC(p, op)                                                                     \
     flcu_emu::tsan_atomic_begin(p);                                                                \
