@@ -111,15 +111,16 @@ asan: deps
 # GPU check on shapes that take every attention path (head dims 16, 12, 32, 64, 128, 256; GQA),
 # every weight type, long prompts over several tiles and decode split over 4 blocks a head,
 # with 4 host threads so blocks of a launch interleave. Any report fails it (docs/cuda.md).
-RACECHECK_PRESETS := tiny,tiny:dim=96:heads=8:kv=4,tiny:dim=128:heads=4:kv=2,\
-                     tiny:dim=128:heads=2:kv=1,tiny:dim=256:heads=2:kv=1,tiny:dim=256:heads=1:kv=1
+RACECHECK_PRESETS := tiny,tiny:dim=96:heads=8:kv=4,tiny:dim=128:heads=4:kv=2
+RACECHECK_PRESETS := $(RACECHECK_PRESETS),tiny:dim=128:heads=2:kv=1,tiny:dim=256:heads=2:kv=1
+RACECHECK_PRESETS := $(RACECHECK_PRESETS),tiny:dim=256:heads=1:kv=1
 .PHONY: racecheck
 racecheck: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=gcc SAN=-fsanitize=thread \
 	    build/tsan/bench_cuda build/tsan/libflare_cuda_emu.so
 	FLCU_EMU_THREADS=4 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	    FLARE_CUDA_LIB=build/tsan/libflare_cuda_emu.so build/tsan/bench_cuda --check \
-	    --presets $(subst $(eval) ,,$(RACECHECK_PRESETS)) --long 300 --att-split 4
+	    --presets $(RACECHECK_PRESETS) --long 300 --att-split 4
 
 # libFuzzer targets: build/fuzz/<name>, run for FUZZ_SECONDS each on a corpus seeded from
 # tests/fuzz/corpus/<name>/ (crash inputs kept there are regression tests). The library is built

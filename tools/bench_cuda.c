@@ -20,8 +20,8 @@
  * several tiles and decode attention over split positions; --peer PREFIX adds llama.cpp's
  * logits for stories15M-Q8_0 (../shared/testdata/llamacpp/stories15M-Q8_0 here). A preset may
  * carry shape changes, NAME:key=N..., keys dim, ffn, layers, heads, kv (kv heads): e.g.
- * tiny:dim=256:heads=2:kv=1 has head dimension 128 (Llama-2-7B's) in a model of 2 layers, which
- * the CPU engine checks in seconds where llama2-7b itself would take minutes a token.
+ * tiny:dim=256:heads=2:kv=1 has head dimension 128 (Llama-2-7B's) in a model of 2 layers, a
+ * file of kilobytes where llama2-7b's F32 case would write and read 27 GB (6.7e9 x 4 bytes).
  *
  * Build: make cuda (builds build/libflare_cuda.so and build/bench_cuda; the program finds the
  *        library next to itself, or at $FLARE_CUDA_LIB)
@@ -311,8 +311,8 @@ static int parse_shape(const char *spec, fl_mkmodel_opts *mo)
  * Limits: 1e-5 for F32/F16 weights; quantized, 5e-4 (a quantized matmul's bound) for models of
  * up to 6 layers as the tests, else 5e-4 x (layers + 1): the two engines run free, and their
  * Q8_0 activation rounding flips add up layer by layer (host/cli/cmd_run.c, docs/cuda.md). */
-static int check_case(const char *preset, uint32_t type, uint32_t n_prompt, const char *tmp,
-                      uint32_t device)
+static int check_case(const char *preset, const fl_mkmodel_opts *shape, uint32_t type,
+                      uint32_t n_prompt, const char *tmp, uint32_t device)
 {
     char label[160];
     snprintf(label, sizeof label, "%s%s", preset, n_prompt > 12 ? "/long" : "");
@@ -321,12 +321,11 @@ static int check_case(const char *preset, uint32_t type, uint32_t n_prompt, cons
     char path[1024];
     snprintf(path, sizeof path, "%s/bench_cuda-%d-%s-%u.gguf", tmp, (int)getpid(),
              fl_type_name(type), n_prompt);
-    fl_mkmodel_opts mo;
+    fl_mkmodel_opts mo = *shape;
     fl_model *m = NULL;
     fl_engine *c = NULL;
     fl_cuda_engine *g = NULL;
     int fail = 1;
-    parse_shape(preset, &mo); /* checked by check_all */
     mo.type = type;
     mo.seed = 11;
     mo.n_threads = 0;
@@ -452,27 +451,33 @@ static int check_all(const char *tmp, const char *peer, uint32_t device, const c
 {
     const uint32_t types[5] = {FL_TYPE_F32, FL_TYPE_F16, FL_TYPE_Q8_0, FL_TYPE_Q5_0, FL_TYPE_Q4_0};
     int fails = 0, n_cases = 0;
-    char list[1024], *save = NULL;
+    enum { MAX_SHAPES = 32 };
+    char list[1024], *name[MAX_SHAPES], *save = NULL;
+    fl_mkmodel_opts shape[MAX_SHAPES];
+    int n = 0;
     if (strlen(presets) >= sizeof list) {
         printf("FAIL --presets: longer than %zu characters\n", sizeof list - 1);
         return 1;
     }
     snprintf(list, sizeof list, "%s", presets);
-    for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0)) {
-        char one[256];
-        fl_mkmodel_opts mo;
-        snprintf(one, sizeof one, "%.*s", (int)strcspn(p, ","), p);
-        if (parse_shape(one, &mo)) { /* every entry before the first case runs */
+    /* every entry parsed and checked before the first case runs */
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save), n++) {
+        if (n == MAX_SHAPES) {
+            printf("FAIL --presets: more than %d entries\n", MAX_SHAPES);
+            return 1;
+        }
+        if (parse_shape(p, &shape[n])) {
             printf("FAIL --presets: %s\n", flare_last_error());
             return 1;
         }
+        name[n] = p;
     }
-    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    static const uint32_t long_types[2] = {FL_TYPE_F16, FL_TYPE_Q4_0};
+    for (int i = 0; i < n; i++) {
         for (int t = 0; t < 5; t++, n_cases++)
-            fails += check_case(p, types[t], 12, tmp, device);
-        static const uint32_t long_types[2] = {FL_TYPE_F16, FL_TYPE_Q4_0};
+            fails += check_case(name[i], &shape[i], types[t], 12, tmp, device);
         for (int t = 0; n_long && t < 2; t++, n_cases++)
-            fails += check_case(p, long_types[t], n_long, tmp, device);
+            fails += check_case(name[i], &shape[i], long_types[t], n_long, tmp, device);
     }
     if (peer) {
         fails += check_peer(peer, device);

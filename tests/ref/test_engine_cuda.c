@@ -371,7 +371,8 @@ static void vs_cpu(const char *preset, uint32_t type, double tol)
 #define TOL_QUANT 5e-4
 /* The emulator runs the larger cases on the CPU: under make asan several times slower, and
  * slower again while another test shares the two cores (batch_vs_single_and_graphs: 50 s alone
- * under ASan, past 120 s beside another job). The limit catches a hang; it times nothing. */
+ * under ASan, past 120 s beside another job with other load on the machine). The limit catches
+ * a hang; it times nothing. */
 #define EMU_TIMEOUT 600
 
 Test(cuda, vs_cpu_tiny_f32) { vs_cpu("tiny", FL_TYPE_F32, TOL_FLOAT); }
