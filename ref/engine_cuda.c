@@ -77,11 +77,20 @@ static int load_locked(void)
     }
     g_lib.handle = dlopen(g_lib.path, RTLD_NOW | RTLD_LOCAL);
     if (!g_lib.handle) {
+        /* Three cases, told apart: a library the user named, no library beside the program
+         * (flare was built without nvcc), one there that does not load. */
         const char *why = dlerror();
-        int rc = flare_error(FLARE_EUNSUP, "flare was built without the CUDA engine (run make "
-                             "cuda): cannot load %s%s (%s)", g_lib.path,
-                             env && *env ? " from FLARE_CUDA_LIB" : "",
-                             why ? why : "dlopen failed");
+        why = why ? why : "dlopen failed";
+        int rc;
+        if (env && *env)
+            rc = flare_error(FLARE_EUNSUP, "cannot load %s, named by FLARE_CUDA_LIB (%s)",
+                             g_lib.path, why);
+        else if (access(g_lib.path, F_OK) != 0)
+            rc = flare_error(FLARE_EUNSUP, "flare was built without the CUDA engine (run make "
+                             "cuda): no %s", g_lib.path);
+        else
+            rc = flare_error(FLARE_EUNSUP, "cannot load the CUDA engine %s (%s; rebuild with "
+                             "make cuda)", g_lib.path, why);
         g_lib.path[0] = 0;
         return rc;
     }

@@ -4,6 +4,7 @@
  * side (ref/engine_cuda.c, in libflare) dlopen()s it on first use, so a flare built without
  * CUDA, or run on a machine without a driver or GPU, still works and says what is missing:
  *   "flare was built without the CUDA engine (run make cuda)"      no libflare_cuda.so
+ *   "cannot load ... named by FLARE_CUDA_LIB (...)"                 the library named is not one
  *   "no CUDA driver (cudaErrorInsufficientDriver / libcuda.so.1 not found ...)"
  *   "no GPU (cudaErrorNoDevice ...)"
  * The library is looked for at $FLARE_CUDA_LIB when set, else next to the running program

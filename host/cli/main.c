@@ -14,8 +14,8 @@ static const command commands[] = {
     {"mkmodel", cmd_mkmodel, "write a llama GGUF with seeded random weights"},
     {"info", cmd_info, "print a GGUF file's metadata, tensors and derived figures"},
     {"tokenize", cmd_tokenize, "print the token ids of a text (the model's tokenizer)"},
-    {"run", cmd_run, "generate text (CPU engine, or --device csim|sim|xrt:N [--check cpu])"},
-    {"check", cmd_check, "cross-check a device against the CPU reference (per layer, per token)"},
+    {"run", cmd_run, "generate text (CPU engine, or --device csim|sim|xrt|cuda [--check cpu|cuda])"},
+    {"check", cmd_check, "cross-check a device against the CPU or CUDA engine (per layer, per token)"},
     {"bench", cmd_bench, "throughput of the CPU engine (llama-bench style) or of a device"},
     {"perf", cmd_perf, "decode tok/s on U280/U250-class cards, projected from simulated cycles"},
 };

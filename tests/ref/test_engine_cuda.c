@@ -182,23 +182,22 @@ Test(cuda, block_decoding_host_selftest)
     dlclose(h);
 }
 
-static void expect_missing(void)
+static void expect_missing(const char *says)
 {
     char msg[1024];
     int rc = fl_cuda_probe(0, msg, sizeof msg);
     cr_assert_neq(rc, 0);
-    cr_expect(strstr(msg, "flare was built without the CUDA engine (run make cuda)"), "msg: %s",
-              msg);
+    cr_expect(strstr(msg, says), "msg: %s", msg);
     cr_expect(strstr(flare_last_error(), "libflare_cuda.so"), "msg: %s", flare_last_error());
     cr_expect_null(fl_cuda_lib_path());
 }
 
-Test(cuda, missing_library_says_built_without)
+Test(cuda, missing_library_says_which)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/no-such-dir-%d/libflare_cuda.so", FLARE_TMPDIR, (int)getpid());
     setenv("FLARE_CUDA_LIB", path, 1);
-    expect_missing();
+    expect_missing("named by FLARE_CUDA_LIB");
     cr_expect(strstr(flare_last_error(), path), "msg: %s", flare_last_error());
     /* engine creation fails the same way, before touching the model */
     fl_llama m;
@@ -206,11 +205,24 @@ Test(cuda, missing_library_says_built_without)
     fl_cuda_engine *e = (fl_cuda_engine *)&m;
     cr_expect_neq(fl_cuda_engine_new(&e, &m, NULL), 0);
     cr_expect_null(e);
-    cr_expect(strstr(flare_last_error(), "built without the CUDA engine"), "msg: %s",
+    cr_expect(strstr(flare_last_error(), "named by FLARE_CUDA_LIB"), "msg: %s",
               flare_last_error());
+    /* a file that is there but no library: the loader's reason, not "built without" */
+    snprintf(path, sizeof path, "%s/not-a-lib-%d.so", FLARE_TMPDIR, (int)getpid());
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs("not an ELF file\n", f);
+    fclose(f);
+    setenv("FLARE_CUDA_LIB", path, 1);
+    char msg[1024];
+    cr_expect_neq(fl_cuda_probe(0, msg, sizeof msg), 0);
+    cr_expect(strstr(msg, "named by FLARE_CUDA_LIB") && strstr(msg, path) &&
+                  !strstr(msg, "built without"),
+              "msg: %s", msg);
+    unlink(path);
     /* without FLARE_CUDA_LIB: next to this program (build/tests/), where no library is */
     unsetenv("FLARE_CUDA_LIB");
-    expect_missing();
+    expect_missing("flare was built without the CUDA engine (run make cuda)");
 }
 
 Test(cuda, no_driver_message)
