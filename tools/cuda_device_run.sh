@@ -19,7 +19,7 @@
 # Each step's output goes to $OUT/<step>.txt (the device tool brings $OUT back) and to stdout.
 # Exit status: that of the last failing step.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 B=${BUILD:-build/gpu}
 O=${OUT:-$B/out}
 mkdir -p "$O"
@@ -87,4 +87,4 @@ check) ;;
     exit 2
     ;;
 esac
-exit $rc
+exit "$rc"
