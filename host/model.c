@@ -166,6 +166,17 @@ static int bind(const gguf_file *f, fl_weight *w, const char *name, uint64_t ne0
         return flare_error(FLARE_EUNSUP,
                            "tensor '%s': type %s is not supported (f32, f16, q8_0, q5_0, q4_0)",
                            name, fl_type_name(t->type));
+    /* The engines read weights in place: F32 as floats, the others as 16-bit words (fp16
+     * values, the blocks' fp16 scales). llama.cpp writes 32-byte alignment; a file with a
+     * smaller general.alignment can place a tensor off that boundary. */
+    const unsigned need = t->type == FL_TYPE_F32 ? 4 : 2;
+    if ((uintptr_t)t->data % need)
+        return flare_error(FLARE_EUNSUP,
+                           "tensor '%s': %s data at file offset %" PRIu64 " is not %u-byte "
+                           "aligned (general.alignment %u); flare reads weights in place and "
+                           "needs that",
+                           name, fl_type_name(t->type), gguf_data_offset(f) + t->offset, need,
+                           gguf_alignment(f));
     w->data = t->data;
     w->type = t->type;
     w->ne0 = ne0;

@@ -23,6 +23,9 @@ typedef struct {
     int with_output;         /* write output.weight (else tied to token_embd) */
     int kv_heads;            /* write head_count_kv = 2 (else the default) */
     int rope_keys;           /* write rope.freq_base and rope.dimension_count */
+    uint32_t alignment;      /* general.alignment (0: the default 32) */
+    int lead_f16;            /* this many F16 elements in a first, unused tensor */
+    int f16;                 /* matrices in F16 (else F32) */
 } spec;
 
 enum { DIM = 64, FF = 128, LAYERS = 2, HEADS = 4, VOCAB = 40, CTX = 32 };
@@ -35,7 +38,7 @@ static void add(gguf_writer *w, const spec *s, const char *name, uint64_t ne0, u
 {
     if (s->drop_tensor && !strcmp(s->drop_tensor, name))
         return;
-    uint32_t type = FL_TYPE_F32;
+    uint32_t type = s->f16 && dims == 2 ? FL_TYPE_F16 : FL_TYPE_F32;
     if (s->bad_shape && !strcmp(s->bad_shape, name))
         ne1 += 1, dims = 2;
     if (s->bad_type && !strcmp(s->bad_type, name))
@@ -72,6 +75,12 @@ static void write_model(const char *path, const spec *s)
         cr_assert_eq(gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f), 0);
     set_u32(w, s, "llama.vocab_size", VOCAB);
     uint64_t kv = s->kv_heads ? 2 * DIM / HEADS : DIM;
+    if (s->alignment)
+        cr_assert_eq(gguf_writer_set_alignment(w, s->alignment), 0);
+    if (s->lead_f16) {
+        uint64_t ne[1] = {(uint64_t)s->lead_f16};
+        cr_assert_geq(gguf_writer_add_tensor(w, "flare.lead", FL_TYPE_F16, 1, ne, zeros), 0);
+    }
     add(w, s, "token_embd.weight", DIM, VOCAB, 2, zeros);
     add(w, s, "output_norm.weight", DIM, 1, 1, zeros);
     if (s->with_output)
@@ -185,6 +194,55 @@ Test(model, misshaped_tensor)
 Test(model, unsupported_type)
 {
     expect_error(&(spec){.bad_type = "blk.0.ffn_gate.weight"}, "blk.0.ffn_gate.weight", "q4_1");
+}
+
+/* general.alignment below 4 can put a tensor off a float's (F32) or a 16-bit word's (F16)
+ * boundary: valid GGUF, but the engines read weights in place, so flare refuses it, naming the
+ * tensor and its offset. Which layouts are misaligned is read back from each file with the GGUF
+ * reader; each misaligned one must be refused with one of its misaligned tensors named, every
+ * other one must open, and both must occur. */
+Test(model, misaligned_tensor)
+{
+    int refused = 0, opened = 0;
+    for (int f16 = 0; f16 <= 1; f16++)
+        for (uint32_t align = 1; align <= 4; align *= 2)
+            for (int lead = 1; lead <= 3; lead++) {
+                char path[512];
+                fl_model *m;
+                spec sp = {.alignment = align, .lead_f16 = lead, .f16 = f16};
+                int rc = open_spec(&sp, &m, path, sizeof path);
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s", flare_last_error());
+                gguf_file *g = NULL;
+                cr_assert_eq(gguf_open(&g, path), 0, "%s", flare_last_error());
+                int misaligned = 0, named = 0;
+                for (uint64_t i = 0; i < gguf_n_tensors(g); i++) {
+                    const gguf_tensor *t = gguf_tensor_at(g, i);
+                    uint64_t at = gguf_data_offset(g) + t->offset;
+                    unsigned need = t->type == FL_TYPE_F32 ? 4 : 2;
+                    if (gguf_str_eq(t->name, "flare.lead") || at % need == 0)
+                        continue;
+                    char want[256];
+                    snprintf(want, sizeof want, "tensor '%.*s': %s data at file offset %llu is "
+                             "not %u-byte aligned (general.alignment %u)", (int)t->name.len,
+                             t->name.data, fl_type_name(t->type), (unsigned long long)at, need,
+                             align);
+                    misaligned++;
+                    named += strstr(msg, want) != NULL;
+                }
+                gguf_close(g);
+                if (misaligned) {
+                    cr_expect_eq(rc, FLARE_EUNSUP, "align %u lead %d: rc %d", align, lead, rc);
+                    cr_expect_eq(named, 1, "align %u lead %d: %s", align, lead, msg);
+                    refused++;
+                } else {
+                    cr_expect_eq(rc, 0, "align %u lead %d: %s", align, lead, msg);
+                    opened++;
+                }
+                fl_model_free(m);
+                unlink(path);
+            }
+    cr_expect(refused > 0 && opened > 0, "refused %d, opened %d", refused, opened);
 }
 
 Test(model, not_gguf)
