@@ -123,12 +123,13 @@ racecheck: deps
 	    --presets $(RACECHECK_PRESETS) --long 300 --att-split 4
 
 # libFuzzer targets: build/fuzz/<name>, run for FUZZ_SECONDS each on a corpus seeded from
-# tests/fuzz/corpus/<name>/ (crash inputs kept there are regression tests). The library is built
-# by the normal rules (so per-file ISA flags apply) with coverage instrumentation
-# (fuzzer-no-link) and sanitizers into build/fuzz/libflare.a; each target links against it.
+# tests/fuzz/corpus/<name>/ (crash inputs kept there are regression tests) and, where a rule
+# below writes them, build/fuzz/seeds/<name>/. The library is built by the normal rules (so
+# per-file ISA flags apply) with coverage instrumentation (fuzzer-no-link) and sanitizers into
+# build/fuzz/libflare.a; each target links against it.
 FUZZ_SECONDS ?= 60
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-fuzz: deps
+fuzz: deps build/fuzz/seeds/fuzz_model
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FLARE_OPT="-O1 -g" \
 	    SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" build/fuzz/libflare.a
 	@for f in $(FUZZ_SRC); do \
@@ -137,9 +138,18 @@ fuzz: deps
 	  clang -std=c11 -D_GNU_SOURCE -Iinclude -I. -ffp-contract=off -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) \
 	    -DFLARE_VERSION='"$(FLARE_VERSION)"' -o build/fuzz/$$n $$f build/fuzz/libflare.a $(LDLIBS) || exit 1; \
 	  mkdir -p build/fuzz/$$n.corpus; \
-	  seeds=tests/fuzz/corpus/$$n; \
+	  seeds=$$(ls -d tests/fuzz/corpus/$$n build/fuzz/seeds/$$n 2>/dev/null); \
 	  ./build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=build/fuzz/$$n- build/fuzz/$$n.corpus $$seeds || exit 1; \
+	done
+
+# fuzz_model's seeds: the smallest models mkmodel writes (one layer, dim 32, grouped-query
+# heads, the built-in vocabulary), one per weight type; tensor bytes do not matter to it.
+build/fuzz/seeds/fuzz_model: $(FLARE)
+	@mkdir -p $@
+	@for t in f32 f16 q8_0 q5_0 q4_0; do \
+	  $(FLARE) mkmodel --dim 32 --ffn 32 --layers 1 --heads 2 --kv-heads 1 --vocab-size 648 \
+	    --ctx 16 --type $$t -o $@/micro_$$t.gguf >/dev/null || exit 1; \
 	done
 
 demo: deps all

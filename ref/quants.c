@@ -21,6 +21,21 @@
 
 // ---- quantize -----------------------------------------------------------------------------
 
+/* float -> int8 as C converts (toward zero) wherever that is defined, and defined where it is
+ * not: NaN gives 0 (as hls/numerics.h), values past the int8 range saturate. Only non-finite
+ * input reaches those cases (a row with an infinity or a NaN, from a model with such weights):
+ * finite rows give ggml's bytes. */
+static inline int8_t to_i8(float v)
+{
+    if (v != v)
+        return 0;
+    if (v >= 127.0f)
+        return 127;
+    if (v <= -128.0f)
+        return -128;
+    return (int8_t)v;
+}
+
 /* The element of largest magnitude, sign kept; the first one wins a tie (strict <). */
 static float signed_absmax(const float *x, int n)
 {
@@ -46,8 +61,8 @@ void fl_quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t k)
         for (int j = 0; j < FL_QK / 2; j++) {
             const float x0 = xb[j] * id;
             const float x1 = xb[FL_QK / 2 + j] * id;
-            const uint8_t q0 = (uint8_t)FL_MIN(15, (int8_t)(x0 + 8.5f));
-            const uint8_t q1 = (uint8_t)FL_MIN(15, (int8_t)(x1 + 8.5f));
+            const uint8_t q0 = (uint8_t)FL_MIN(15, to_i8(x0 + 8.5f));
+            const uint8_t q1 = (uint8_t)FL_MIN(15, to_i8(x1 + 8.5f));
             y[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
         }
     }
@@ -66,8 +81,8 @@ void fl_quantize_row_q5_0(const float *x, block_q5_0 *y, int64_t k)
         for (int j = 0; j < FL_QK / 2; j++) {
             const float x0 = xb[j] * id;
             const float x1 = xb[FL_QK / 2 + j] * id;
-            const uint8_t q0 = (uint8_t)FL_MIN(31, (int8_t)(x0 + 16.5f));
-            const uint8_t q1 = (uint8_t)FL_MIN(31, (int8_t)(x1 + 16.5f));
+            const uint8_t q0 = (uint8_t)FL_MIN(31, to_i8(x0 + 16.5f));
+            const uint8_t q1 = (uint8_t)FL_MIN(31, to_i8(x1 + 16.5f));
             y[i].qs[j] = (uint8_t)((q0 & 0x0f) | ((q1 & 0x0f) << 4));
             qh |= (uint32_t)((q0 >> 4) & 1u) << j;
             qh |= (uint32_t)((q1 >> 4) & 1u) << (j + FL_QK / 2);
@@ -89,7 +104,7 @@ void fl_quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t k)
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = fl_fp32_to_fp16(d);
         for (int j = 0; j < FL_QK; j++)
-            y[i].qs[j] = (int8_t)roundf(xb[j] * id);
+            y[i].qs[j] = to_i8(roundf(xb[j] * id));
     }
 }
 

@@ -45,6 +45,18 @@ static void pack_q4(const int q[32], uint8_t qs[16])
         qs[j] = (uint8_t)(q[j] | (q[j + 16] << 4));
 }
 
+/* Element j's code of a Q4_0 / Q5_0 block, by ggml-common.h's layout. */
+static int q4_code(const block_q4_0 *b, int j)
+{
+    return j < 16 ? b->qs[j] & 15 : b->qs[j - 16] >> 4;
+}
+
+static int q5_code(const block_q5_0 *b, int j)
+{
+    int lo = j < 16 ? b->qs[j] & 15 : b->qs[j - 16] >> 4;
+    return lo | ((b->qh[j / 8] >> (j % 8)) & 1) << 4;
+}
+
 // ---- hand-worked blocks -------------------------------------------------------------------
 
 /* Q4_0 block: the element of largest magnitude is x[0] = -8, so d = -8 / -8 = 1 and id = 1:
@@ -164,6 +176,54 @@ Test(quants, zero_blocks)
     fl_dequantize_row_q4_0(b4, y, 64);
     for (int j = 0; j < 64; j++)
         cr_assert_eq(y[j], 0.0f);
+}
+
+/* A NaN or an infinity in a row (a model with such weights, or activations that overflowed)
+ * must quantize without undefined behaviour (make asan runs this under UBSan, which aborts):
+ * ggml's arithmetic for what is defined, a NaN's own code from to_i8 (NaN -> 0 before the
+ * offset). The reference for each case is the same block with the value replaced by 0, or the
+ * arithmetic worked out below. */
+Test(quants, non_finite_rows_defined)
+{
+    float x[32], z[32];
+    for (int j = 0; j < 32; j++)
+        x[j] = z[j] = (float)(j - 10) * 0.125f; /* largest magnitude 21/8 at j = 31 */
+    x[5] = NAN;
+    z[5] = 0.0f;
+    block_q4_0 a4, b4;
+    block_q5_0 a5, b5;
+    block_q8_0 a8, b8;
+    fl_quantize_row_q4_0(x, &a4, 32);
+    fl_quantize_row_q4_0(z, &b4, 32);
+    fl_quantize_row_q5_0(x, &a5, 32);
+    fl_quantize_row_q5_0(z, &b5, 32);
+    fl_quantize_row_q8_0(x, &a8, 32);
+    fl_quantize_row_q8_0(z, &b8, 32);
+    /* the NaN never wins the absolute maximum (compared with <, >): same scale, same codes for
+     * every other element; its own code is trunc(0) clamped: 0 in every format */
+    cr_expect_eq(a4.d, b4.d);
+    cr_expect_eq(a5.d, b5.d);
+    cr_expect_eq(a8.d, b8.d);
+    for (int j = 0; j < 32; j++) {
+        cr_expect_eq(q4_code(&a4, j), j == 5 ? 0 : q4_code(&b4, j), "q4_0 element %d", j);
+        cr_expect_eq(q5_code(&a5, j), j == 5 ? 0 : q5_code(&b5, j), "q5_0 element %d", j);
+        cr_expect_eq(a8.qs[j], j == 5 ? 0 : b8.qs[j], "q8_0 element %d", j);
+    }
+    /* +inf: Q8_0 d = inf / 127 = inf, id = 1 / inf = 0: finite * 0 = 0, inf * 0 = NaN -> 0.
+     * Q4_0 d = inf / -8 = -inf, id = -0: finite elements give trunc(0 + 8.5) = 8, the infinity
+     * NaN -> 0. Q5_0 likewise with 16. */
+    x[5] = INFINITY;
+    fl_quantize_row_q4_0(x, &a4, 32);
+    fl_quantize_row_q5_0(x, &a5, 32);
+    fl_quantize_row_q8_0(x, &a8, 32);
+    cr_expect_eq(a8.d, 0x7c00);
+    cr_expect_eq(a4.d, 0xfc00);
+    cr_expect_eq(a5.d, 0xfc00);
+    for (int j = 0; j < 32; j++) {
+        cr_expect_eq(a8.qs[j], 0, "q8_0 element %d", j);
+        cr_expect_eq(q4_code(&a4, j), j == 5 ? 0 : 8, "q4_0 element %d", j);
+        cr_expect_eq(q5_code(&a5, j), j == 5 ? 0 : 16, "q5_0 element %d", j);
+    }
 }
 
 // ---- error bounds and idempotence on random data ------------------------------------------
