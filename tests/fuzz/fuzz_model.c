@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/dev.h"
 #include "flare/error.h"
 #include "flare/ggml.h"
 #include "flare/llama.h"
 #include "host/gguf.h"
-#include "driver/dev.h"
 #include "host/model.h"
 #include "host/scheduler.h"
 #include "host/tokenizer.h"
@@ -49,8 +49,12 @@ static void tokenizer(const gguf_file *f)
     static const char text[] = "Hello <s> world</s>, \xe2\x96\x81 caf\xc3\xa9 \xff";
     int32_t *ids = NULL;
     size_t n = 0;
-    if (fl_tokenize(t, text, sizeof text - 1, FL_TOKENIZE_ADD_SPECIAL | FL_TOKENIZE_PARSE_SPECIAL,
-                    &ids, &n) == 0) {
+    flare_clear_error();
+    rc = fl_tokenize(t, text, sizeof text - 1, FL_TOKENIZE_ADD_SPECIAL | FL_TOKENIZE_PARSE_SPECIAL,
+                     &ids, &n);
+    if (rc) {
+        explained(rc, NULL); /* a vocabulary without byte tokens, say */
+    } else {
         for (size_t i = 0; i < n; i++)
             if (ids[i] < 0 || (uint32_t)ids[i] >= fl_tok_n_tokens(t))
                 abort();
