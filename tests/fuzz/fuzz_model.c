@@ -67,6 +67,40 @@ static void tokenizer(const gguf_file *f)
     fl_tokenizer_free(t);
 }
 
+/* The CPU engine and the scheduler have the same shape; the token sequence runs on either. */
+typedef struct {
+    void *h;
+    int (*eval)(void *h, const int32_t *tokens, uint32_t n);
+    uint32_t (*n_past)(void *h);
+    const float *(*logits)(void *h);
+} runner;
+
+static int eng_eval(void *h, const int32_t *t, uint32_t n) { return fl_engine_eval(h, t, n); }
+static uint32_t eng_past(void *h) { return fl_engine_n_past(h); }
+static const float *eng_logits(void *h) { return fl_engine_logits(h); }
+static int sch_eval(void *h, const int32_t *t, uint32_t n) { return fl_sched_eval(h, t, n); }
+static uint32_t sch_past(void *h) { return fl_sched_n_past(h); }
+static const float *sch_logits(void *h) { return fl_sched_logits(h); }
+
+/* An accepted model runs (3 tokens in two chunks of 2); a token past the vocabulary is refused
+ * and changes nothing; a 4th fills the context and a 5th is refused. */
+static void run_tokens(const runner *r, uint32_t nv)
+{
+    const int32_t first[3] = {0, (int32_t)(nv - 1), (int32_t)(nv / 2)};
+    const int32_t next = 1 % (int32_t)nv, bad = (int32_t)nv;
+    if (r->eval(r->h, first, 3))
+        abort();
+    if (r->eval(r->h, &bad, 1) != FLARE_EINVAL || r->n_past(r->h) != 3)
+        abort();
+    if (r->eval(r->h, &next, 1) || r->eval(r->h, &next, 1) != FLARE_ERANGE)
+        abort();
+    const float *lg = r->logits(r->h);
+    volatile float sink = 0.0f;
+    for (uint32_t i = 0; i < nv; i++)
+        sink += lg[i]; /* every logit was written (ASan: inside the buffer) */
+    (void)sink;
+}
+
 static void engine(const fl_llama *L, size_t size)
 {
     fl_engine_opts o;
@@ -83,25 +117,11 @@ static void engine(const fl_llama *L, size_t size)
         explained(rc, NULL);
         return;
     }
-    const uint32_t nv = L->hp.n_vocab;
-    const int32_t first[3] = {0, (int32_t)(nv - 1), (int32_t)(nv / 2)};
-    const int32_t next = 1 % (int32_t)nv, bad = (int32_t)nv;
-    if (fl_engine_eval(e, first, 3))
-        abort(); /* an accepted model runs */
-    if (fl_engine_eval(e, &bad, 1) != FLARE_EINVAL || fl_engine_n_past(e) != 3)
-        abort(); /* refused, nothing changed */
-    if (fl_engine_eval(e, &next, 1) || fl_engine_eval(e, &next, 1) != FLARE_ERANGE)
-        abort();
-    const float *lg = fl_engine_logits(e);
-    volatile float sink = 0.0f;
-    for (uint32_t i = 0; i < nv; i++)
-        sink += lg[i]; /* every logit was written (ASan: inside the buffer) */
-    (void)sink;
+    run_tokens(&(runner){e, eng_eval, eng_past, eng_logits}, L->hp.n_vocab);
     fl_engine_free(e);
 }
 
-/* The same tokens through the scheduler on csim: refused (by its build limits) with a
- * message, or run; a token past the vocabulary refused, the full context refused. */
+/* The same through the scheduler on csim, unless its build limits refuse the shape. */
 static void device(const fl_llama *L)
 {
     static fl_dev *dev;
@@ -119,20 +139,7 @@ static void device(const fl_llama *L)
         explained(rc, NULL);
         return;
     }
-    const uint32_t nv = L->hp.n_vocab;
-    const int32_t first[3] = {0, (int32_t)(nv - 1), (int32_t)(nv / 2)};
-    const int32_t next = 1 % (int32_t)nv, bad = (int32_t)nv;
-    if (fl_sched_eval(s, first, 3))
-        abort();
-    if (fl_sched_eval(s, &bad, 1) != FLARE_EINVAL || fl_sched_n_past(s) != 3)
-        abort();
-    if (fl_sched_eval(s, &next, 1) || fl_sched_eval(s, &next, 1) != FLARE_ERANGE)
-        abort();
-    const float *lg = fl_sched_logits(s);
-    volatile float sink = 0.0f;
-    for (uint32_t i = 0; i < nv; i++)
-        sink += lg[i];
-    (void)sink;
+    run_tokens(&(runner){s, sch_eval, sch_past, sch_logits}, L->hp.n_vocab);
     fl_sched_free(s);
 }
 
