@@ -89,7 +89,7 @@ $(OBJ)/tests/%.o: CFLAGS += -DFLARE_BIN='"$(abspath $(FLARE))"' \
 
 $(TESTS): $(TEST_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB_A) -lcriterion $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB_A) -lcriterion -ljansson $(LDLIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory test-run
@@ -136,7 +136,8 @@ fuzz: deps build/fuzz/seeds/fuzz_model
 	  n=$$(basename $$f .c); \
 	  echo "== $$n"; \
 	  clang -std=c11 -D_GNU_SOURCE -Iinclude -I. -ffp-contract=off -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) \
-	    -DFLARE_VERSION='"$(FLARE_VERSION)"' -o build/fuzz/$$n $$f build/fuzz/libflare.a $(LDLIBS) || exit 1; \
+	    -DFLARE_VERSION='"$(FLARE_VERSION)"' -o build/fuzz/$$n $$f build/fuzz/libflare.a $(LDLIBS) \
+	    -ljansson || exit 1; \
 	  mkdir -p build/fuzz/$$n.corpus; \
 	  seeds=$$(ls -d tests/fuzz/corpus/$$n build/fuzz/seeds/$$n 2>/dev/null); \
 	  ./build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

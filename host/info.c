@@ -7,6 +7,7 @@
 
 #include "flare/error.h"
 #include "flare/ggml.h"
+#include "host/json.h"
 
 #define INFO_ARRAY_HEAD 4  /* array elements shown */
 #define INFO_STR_MAX 64    /* string bytes shown in the text report */
@@ -67,12 +68,16 @@ void fl_info_figures_get(const gguf_file *f, fl_info_figures *o)
 
 /* ---- value printing -------------------------------------------------------------------------- */
 
-/* A string, quoted: JSON escapes, or (text) C-style escapes cut at INFO_STR_MAX bytes. */
+/* A string, quoted: JSON (host/json.h), or (text) C-style escapes cut at INFO_STR_MAX bytes. */
 static void put_str(FILE *out, gguf_str s, bool json)
 {
+    if (json) {
+        fl_json_str(out, s.data, (size_t)s.len);
+        return;
+    }
     uint64_t n = s.len;
     bool cut = false;
-    if (!json && n > INFO_STR_MAX) {
+    if (n > INFO_STR_MAX) {
         n = INFO_STR_MAX;
         while (n > 0 && ((unsigned char)s.data[n] & 0xc0) == 0x80)
             n--; /* do not split a UTF-8 character */
@@ -88,7 +93,7 @@ static void put_str(FILE *out, gguf_str s, bool json)
         else if (c == '\t')
             fputs("\\t", out);
         else if (c < 0x20 || c == 0x7f)
-            fprintf(out, json ? "\\u%04x" : "\\x%02x", c);
+            fprintf(out, "\\x%02x", c);
         else
             fputc(c, out);
     }

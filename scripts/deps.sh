@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
   gcc make pkg-config              # the build
   libcriterion-dev                 # the C test framework
+  libjansson-dev                   # the tests: a strict JSON parser for the --json reports
   libutf8proc-dev                  # Unicode categories for the BPE pre-tokenizer
   clang libclang-rt-14-dev         # make asan / make fuzz (ASan, UBSan, libFuzzer runtimes)
   verilator                        # make sim / test-hw: the RTL testbenches (hw/, sim/)

@@ -28,6 +28,7 @@
 #include "flare/error.h"
 #include "flare/ggml.h"
 #include "driver/dev.h"
+#include "host/json.h"
 #include "host/model.h"
 #include "host/scheduler.h"
 #include "ref/engine_cpu.h"
@@ -302,10 +303,12 @@ static void report_kernels(const fl_sched *s, const fl_sched_stats *a, const fl_
                            int json)
 {
     const fl_dev_mem *mem = &a->dev.mem;
-    if (json)
-        printf(",\"mem\":\"%s\",\"bytes_per_cycle\":%.3f,\"clock_mhz\":%.1f,\"data_bits\":%u,"
-               "\"kernels\":[",
-               mem->mem, mem->bytes_per_cycle, mem->clock_mhz, mem->data_bits);
+    if (json) {
+        printf(",\"mem\":");
+        fl_json_cstr(stdout, mem->mem);
+        printf(",\"bytes_per_cycle\":%.3f,\"clock_mhz\":%.1f,\"data_bits\":%u,\"kernels\":[",
+               mem->bytes_per_cycle, mem->clock_mhz, mem->data_bits);
+    }
     for (uint32_t kn = 0; kn < FL_KERNEL_COUNT; kn++) {
         const char *name = fl_kernel_name(kn);
         if (!fl_sched_on_device(s, kn)) {
@@ -467,12 +470,15 @@ static int bench_device(const bench_opts *o)
         snprintf(test, sizeof test, "%s%" PRIu64, gen ? "tg" : "pp", n);
         uint64_t tokens = n * o->reps;
         if (o->json) {
-            printf("{\"model\":\"%s\",\"type\":\"%s\",\"device\":\"%s\",\"test\":\"%s\","
-                   "\"n_prompt\":%" PRIu64 ",\"n_gen\":%" PRIu64 ",\"reps\":%" PRIu64
-                   ",\"tokens\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"avg_ts\":%.3f,"
-                   "\"stddev_ts\":%.3f,\"weight_bytes\":%" PRIu64,
-                   base, fl_model_type_name(m), o->device, test, gen ? 0 : n, gen ? n : 0,
-                   o->reps, tokens, st1.n_passes - st0.n_passes, mean, sd, st1.weight_bytes);
+            printf("{\"model\":");
+            fl_json_cstr(stdout, base);
+            printf(",\"type\":\"%s\",\"device\":", fl_model_type_name(m));
+            fl_json_cstr(stdout, o->device);
+            printf(",\"test\":\"%s\",\"n_prompt\":%" PRIu64 ",\"n_gen\":%" PRIu64
+                   ",\"reps\":%" PRIu64 ",\"tokens\":%" PRIu64 ",\"passes\":%" PRIu64
+                   ",\"avg_ts\":%.3f,\"stddev_ts\":%.3f,\"weight_bytes\":%" PRIu64,
+                   test, gen ? 0 : n, gen ? n : 0, o->reps, tokens,
+                   st1.n_passes - st0.n_passes, mean, sd, st1.weight_bytes);
             report_kernels(s, &st1, &st0, 1);
             printf("}\n");
         } else {
@@ -598,12 +604,15 @@ int cmd_bench(int argc, char **argv)
             if (gen)
                 snprintf(bws, sizeof bws, "%.1f (%.0f%%)", gbs, bw > 0 ? 100 * gbs / bw : 0);
             if (o.json) {
-                printf("{\"model\":\"%s\",\"type\":\"%s\",\"size_bytes\":%" PRIu64
-                       ",\"n_params\":%" PRIu64 ",\"threads\":%u,\"kernels\":\"%s\","
-                       "\"test\":\"%s\",\"n_prompt\":%" PRIu64 ",\"n_gen\":%" PRIu64
+                printf("{\"model\":");
+                fl_json_cstr(stdout, base);
+                printf(",\"type\":\"%s\",\"size_bytes\":%" PRIu64 ",\"n_params\":%" PRIu64
+                       ",\"threads\":%u,\"kernels\":",
+                       type, m->file_bytes, m->n_params, eo.n_threads);
+                fl_json_cstr(stdout, kernels);
+                printf(",\"test\":\"%s\",\"n_prompt\":%" PRIu64 ",\"n_gen\":%" PRIu64
                        ",\"avg_ts\":%.3f,\"stddev_ts\":%.3f,\"samples_ts\":[",
-                       base, type, m->file_bytes, m->n_params, eo.n_threads,
-                       kernels, test, gen ? 0 : n, gen ? n : 0, mean, sd);
+                       test, gen ? 0 : n, gen ? n : 0, mean, sd);
                 for (uint64_t r = 0; r < o.reps; r++)
                     printf("%s%.3f", r ? "," : "", ts[r]);
                 printf("],\"bytes_per_token\":%" PRIu64 ",\"gbs\":%.3f,\"mem_bw_gbs\":%.3f}\n",

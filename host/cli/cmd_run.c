@@ -21,6 +21,7 @@
 #include "flare/ggml.h"
 #include "driver/dev.h"
 #include "host/crosscheck.h"
+#include "host/json.h"
 #include "host/model.h"
 #include "host/sampler.h"
 #include "host/scheduler.h"
@@ -242,28 +243,6 @@ static int parse_ids(const char *s, uint32_t n_vocab, int32_t **ids, size_t *n)
 }
 
 /* ---- output --------------------------------------------------------------------------------- */
-
-/* A JSON string: quotes, backslash and control characters escaped; UTF-8 passes through. */
-static void json_str(FILE *f, const char *s, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 static void json_ids(FILE *f, const int32_t *ids, size_t n)
 {
@@ -614,16 +593,18 @@ int cmd_run(int argc, char **argv)
     double tg_tok_s = t_decode > 0 ? n_decoded / t_decode : 0;
     if (o.json) {
         printf("{\"model\":");
-        json_str(stdout, o.model, strlen(o.model));
-        printf(",\"n_vocab\":%u,\"n_ctx\":%u,\"threads\":%u,\"device\":\"%s\",\"kernels\":\"%s\","
-               "\"seed\":%" PRIu64 ",\"prompt_ids\":",
-               hp->n_vocab, n_ctx, eo.n_threads, o.device ? o.device : "cpu",
-               r.e ? fl_engine_kernels(r.e) : o.device, o.sp.seed);
+        fl_json_cstr(stdout, o.model);
+        printf(",\"n_vocab\":%u,\"n_ctx\":%u,\"threads\":%u,\"device\":", hp->n_vocab, n_ctx,
+               eo.n_threads);
+        fl_json_cstr(stdout, o.device ? o.device : "cpu");
+        printf(",\"kernels\":");
+        fl_json_cstr(stdout, r.e ? fl_engine_kernels(r.e) : o.device);
+        printf(",\"seed\":%" PRIu64 ",\"prompt_ids\":", o.sp.seed);
         json_ids(stdout, prompt, n_prompt);
         printf(",\"generated_ids\":");
         json_ids(stdout, gen, n_gen);
         printf(",\"text\":");
-        json_str(stdout, text.p ? text.p : "", text.n);
+        fl_json_str(stdout, text.p ? text.p : "", text.n);
         printf(",\"stop\":\"%s\",\"timings\":{\"load_ms\":%.3f,\"prompt_tokens\":%zu,"
                "\"prompt_ms\":%.3f,\"prompt_tok_s\":%.2f,\"decode_tokens\":%zu,"
                "\"decode_ms\":%.3f,\"decode_tok_s\":%.2f}}\n",

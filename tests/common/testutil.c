@@ -2,6 +2,7 @@
 #include "tests/common/testutil.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +121,28 @@ int t_xrt_over_sim(const char *tag, char *uri, size_t uri_len, char *xclbin, siz
     fclose(f);
     snprintf(uri, uri_len, "xrt:0:xclbin=%s", xclbin);
     return 0;
+}
+
+json_t *t_json(const char *s, char *why, size_t why_len)
+{
+    json_error_t err;
+    json_t *v = json_loads(s, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    if (!v)
+        snprintf(why, why_len, "%s at line %d column %d", err.text, err.line, err.column);
+    return v;
+}
+
+int t_json_ints(json_t *obj, const char *key, int *ids, int max)
+{
+    json_t *arr = json_object_get(obj, key);
+    if (!json_is_array(arr))
+        return -1;
+    size_t n = json_array_size(arr);
+    for (size_t i = 0; i < n && (int)i < max; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_integer(v))
+            return -1;
+        ids[i] = (int)json_integer_value(v);
+    }
+    return (int)n < max ? (int)n : max;
 }

@@ -44,4 +44,15 @@ fl_dev *t_open_dev(const char *uri);
  * -1 when the library is not built (the caller skips). */
 int t_xrt_over_sim(const char *tag, char *uri, size_t uri_len, char *xclbin, size_t xclbin_len);
 
+/* The JSON text s parsed by jansson, which holds to RFC 8259 (no raw control characters in
+ * strings, valid UTF-8, nothing after the value; \u0000 allowed) and here also refuses
+ * duplicate keys. NULL when it is not JSON, with jansson's reason and place in why;
+ * json_decref() the result. */
+typedef struct json_t json_t;
+json_t *t_json(const char *s, char *why, size_t why_len);
+
+/* The integers of the array member `key` of obj into ids (at most max). Returns the count, -1
+ * when obj has no such array of integers. */
+int t_json_ints(json_t *obj, const char *key, int *ids, int max);
+
 #endif
