@@ -222,7 +222,11 @@ Test(run_cli, context_limit_stops_generation)
     cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     int gen[32];
     cr_expect_eq(json_ids(out, "generated_ids", gen, 32), 4, "%s", out);
-    cr_expect(strstr(out, "\"stop\":\"context\""), "%s", out);
+    char why[160];
+    json_t *o = t_json(out, why, sizeof why);
+    cr_assert(o, "%s", why);
+    cr_expect_str_eq(json_string_value(member(o, "stop", JSON_STRING)), "context");
+    json_decref(o);
     free(out);
 }
 
