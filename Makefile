@@ -129,7 +129,8 @@ racecheck: deps
 # build/fuzz/libflare.a; each target links against it.
 FUZZ_SECONDS ?= 60
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-fuzz: deps build/fuzz/seeds/fuzz_model
+fuzz: deps
+	@$(MAKE) --no-print-directory build/fuzz/seeds/fuzz_model
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FLARE_OPT="-O1 -g" \
 	    SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" build/fuzz/libflare.a
 	@for f in $(FUZZ_SRC); do \
