@@ -132,6 +132,19 @@ json_t *t_json(const char *s, char *why, size_t why_len)
     return v;
 }
 
+int t_json_lines(char *out, json_t **v, int max)
+{
+    int n = 0;
+    for (char *save, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char why[160];
+        cr_assert_lt(n, max, "more than %d lines: %s", max, l);
+        v[n] = t_json(l, why, sizeof why);
+        cr_assert(v[n], "not JSON (%s): %s", why, l);
+        n++;
+    }
+    return n;
+}
+
 int t_json_ints(json_t *obj, const char *key, int *ids, int max)
 {
     json_t *arr = json_object_get(obj, key);

@@ -51,6 +51,10 @@ int t_xrt_over_sim(const char *tag, char *uri, size_t uri_len, char *xclbin, siz
 typedef struct json_t json_t;
 json_t *t_json(const char *s, char *why, size_t why_len);
 
+/* Each line of out (split in place) through t_json, into v; more than max lines or a line that
+ * is not JSON fails the test. Returns the count. */
+int t_json_lines(char *out, json_t **v, int max);
+
 /* The integers of the array member `key` of obj into ids (at most max). Returns the count, -1
  * when obj has no such array of integers. */
 int t_json_ints(json_t *obj, const char *key, int *ids, int max);

@@ -3,14 +3,18 @@
  * Shared by the libFuzzer target (fuzz_gguf.c) and the corpus replay test
  * (tests/host/test_gguf_corpus.c): every key and value (arrays element by element, nested
  * arrays recursively, every string byte), every typed getter on every key, and every byte of
- * every tensor view, so that a view pointing outside the input is caught by ASan. */
+ * every tensor view, so that a view pointing outside the input is caught by ASan; then
+ * `flare info`'s report of the file, whose JSON form must parse (gguf_info_json). */
 #ifndef FLARE_FUZZ_GGUF_WALK_H
 #define FLARE_FUZZ_GGUF_WALK_H
 
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host/gguf.h"
+#include "host/info.h"
 
 static inline uint64_t gguf_walk_bytes(const void *p, uint64_t n)
 {
@@ -83,6 +87,36 @@ static inline uint64_t gguf_walk(const gguf_file *f)
         free(name);
     }
     return h + (gguf_kv_at(f, gguf_n_kv(f)) == NULL) + (gguf_tensor_at(f, gguf_n_tensors(f)) == NULL);
+}
+
+/* Prints both forms of `flare info`'s report of f (into memory) and parses the JSON one with
+ * jansson. Integers are read as reals: jansson's own stop at INT64_MAX, a GGUF uint64 does not.
+ * Returns 0, or -1 with jansson's reason and place in why. */
+static inline int gguf_info_json(const gguf_file *f, char *why, size_t why_len)
+{
+    int rc = -1;
+    for (int json = 0; json <= 1; json++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        if (!mem) {
+            snprintf(why, why_len, "open_memstream failed");
+            return -1;
+        }
+        fl_info_print(mem, f, json);
+        fclose(mem);
+        if (json) {
+            json_error_t err;
+            json_t *v = json_loadb(buf, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
+            if (v)
+                rc = 0;
+            else
+                snprintf(why, why_len, "%s at line %d column %d", err.text, err.line, err.column);
+            json_decref(v);
+        }
+        free(buf);
+    }
+    return rc;
 }
 
 #endif

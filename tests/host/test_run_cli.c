@@ -245,16 +245,13 @@ Test(run_cli, bench_json_and_table, .timeout = 60)
     cr_assert_eq(t_run(cmd, &out), 0, "%s", out);
     /* one object per line: pp16 and tg8 for 1 and 2 threads, in that order */
     const char *want_test[4] = {"pp16", "tg8", "pp16", "tg8"};
-    int lines = 0;
-    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"), lines++) {
-        char why[128];
-        json_t *o = t_json(l, why, sizeof why);
-        cr_assert(o, "not JSON (%s): %s", why, l);
-        cr_assert_lt(lines, 4, "a 5th line: %s", l);
-        cr_expect_str_eq(json_string_value(member(o, "test", JSON_STRING)),
-                         want_test[lines]);
-        cr_expect_eq((int)json_integer_value(member(o, "threads", JSON_INTEGER)), 1 + lines / 2);
-        cr_expect_gt(json_real_value(member(o, "avg_ts", JSON_REAL)), 0.0, "%s", l);
+    json_t *line[4];
+    int lines = t_json_lines(out, line, 4);
+    for (int i = 0; i < lines; i++) {
+        json_t *o = line[i];
+        cr_expect_str_eq(json_string_value(member(o, "test", JSON_STRING)), want_test[i]);
+        cr_expect_eq((int)json_integer_value(member(o, "threads", JSON_INTEGER)), 1 + i / 2);
+        cr_expect_gt(json_real_value(member(o, "avg_ts", JSON_REAL)), 0.0, "line %d", i);
         member(o, "mem_bw_gbs", JSON_REAL);
         json_decref(o);
     }

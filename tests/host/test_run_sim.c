@@ -58,20 +58,6 @@ static char *slurp(const char *path, size_t *n)
 
 /* ---- the --json reports, read with jansson ---- */
 
-/* Each line of out as a JSON value (at most max); returns the count. */
-static int json_lines(char *out, json_t **v, int max)
-{
-    int n = 0;
-    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
-        char why[160];
-        cr_assert_lt(n, max, "more than %d lines", max);
-        v[n] = t_json(l, why, sizeof why);
-        cr_assert(v[n], "%s: %s", why, l);
-        n++;
-    }
-    return n;
-}
-
 /* Member `key` of obj, which must be a number. */
 static double num(json_t *obj, const char *key)
 {
@@ -120,8 +106,8 @@ static void sim_matches_csim(const char *preset, const char *type, const char *e
     cr_assert(strchr(jsim, '\n') && strchr(jcsim, '\n'));
     *strchr(jsim, '\n') = 0;
     *strchr(jcsim, '\n') = 0;
-    cr_assert_eq(json_lines(jsim, &vs, 1), 1);
-    cr_assert_eq(json_lines(jcsim, &vc, 1), 1);
+    cr_assert_eq(t_json_lines(jsim, &vs, 1), 1);
+    cr_assert_eq(t_json_lines(jcsim, &vc, 1), 1);
     int ids_sim[32], ids_csim[32];
     int ns = t_json_ints(vs, "generated_ids", ids_sim, 32);
     int nc = t_json_ints(vc, "generated_ids", ids_csim, 32);
@@ -239,7 +225,7 @@ Test(run_sim, bench_json_per_kernel, .timeout = 600)
     int st = t_flare(args, &out);
     cr_assert_eq(st, 0, "exit %d: %s", st, out);
     json_t *line[2];
-    cr_assert_eq(json_lines(out, line, 2), 2, "pp8 and tg4");
+    cr_assert_eq(t_json_lines(out, line, 2), 2, "pp8 and tg4");
     json_t *pp = line[0], *tg = line[1];
     cr_assert_str_eq(json_string_value(json_object_get(pp, "test")), "pp8");
     cr_assert_str_eq(json_string_value(json_object_get(tg, "test")), "tg4");
@@ -297,7 +283,7 @@ Test(run_sim, perf_projection_under_the_ceiling, .timeout = 600)
     int st = t_flare("perf --shape stories15M --rows 32,96 --json 2>/dev/null", &out);
     cr_assert_eq(st, 0, "exit %d: %s", st, out);
     json_t *card[2];
-    int cards = json_lines(out, card, 2);
+    int cards = t_json_lines(out, card, 2);
     for (int c = 0; c < cards; c++) {
         json_t *p = card[c];
         double tok = num(p, "projected_tok_s"), ceil = num(p, "ceiling_tok_s");
